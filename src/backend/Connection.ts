@@ -1,0 +1,159 @@
+import {
+  Client,
+  type JSONRPCMessage,
+  type PriorDiscovery,
+  SdkError,
+  SdkErrorCode,
+  type ServerCapabilities,
+  SSEClientTransport,
+  StreamableHTTPClientTransport,
+  type Transport
+} from "@modelcontextprotocol/client"
+import { Effect, Exit, Scope } from "effect"
+import { BackendStartFailed } from "./BackendErrors.ts"
+import { clientCapabilities, clientInfo } from "./GatewayIdentity.ts"
+import { ProcessGroupStdioTransport } from "./ProcessGroupStdioTransport.ts"
+import type { GroupTracker } from "./Watchdog.ts"
+
+/** Where a backend lives and how to reach it. */
+export type Endpoint =
+  | {
+    readonly kind: "stdio"
+    readonly command: string
+    readonly args: ReadonlyArray<string>
+    readonly env: Readonly<Record<string, string>>
+    readonly cwd?: string | undefined
+  }
+  | {
+    readonly kind: "streamable-http" | "sse"
+    readonly url: string
+    readonly headers: Readonly<Record<string, string>>
+  }
+
+export type Era = "legacy" | "modern"
+
+/** What the handshake learnt about the server; kept for the session's `servers` answer and `/healthz`. */
+export interface ServerInfo {
+  readonly era: Era
+  readonly protocolVersion: string
+  readonly capabilities: ServerCapabilities
+  readonly serverInfo: { readonly name: string; readonly version: string; readonly title?: string | undefined }
+  readonly instructions?: string | undefined
+}
+
+/** The transport's callbacks once the gateway owns it (after the handshake). */
+export interface Handlers {
+  readonly onMessage: (message: JSONRPCMessage) => void
+  readonly onClose: () => void
+  readonly onStderrLine: (line: string) => void
+}
+
+/** A transport that completed its handshake; the gateway now sends raw JSON-RPC through it. */
+export interface Connection {
+  readonly info: ServerInfo
+  readonly transport: Transport
+  /** The verdict to reuse on the next connect, so the era probe runs once per backend. */
+  readonly verdict: PriorDiscovery
+  readonly pid: number | undefined
+}
+
+export interface ConnectOptions {
+  readonly serverId: string
+  readonly endpoint: Endpoint
+  /** A cached era verdict; without one the backend is probed with `server/discover`. */
+  readonly prior: PriorDiscovery | undefined
+  readonly handshakeTimeoutMillis: number
+  readonly tracker: GroupTracker
+  readonly handlers: Handlers
+}
+
+const makeTransport = (options: ConnectOptions): Transport => {
+  const endpoint = options.endpoint
+  switch (endpoint.kind) {
+    case "stdio":
+      return new ProcessGroupStdioTransport({
+        command: endpoint.command,
+        args: endpoint.args,
+        env: endpoint.env,
+        cwd: endpoint.cwd,
+        tracker: options.tracker,
+        onStderrLine: options.handlers.onStderrLine
+      })
+    case "streamable-http":
+      return new StreamableHTTPClientTransport(new URL(endpoint.url), { requestInit: { headers: { ...endpoint.headers } } })
+    case "sse":
+      return new SSEClientTransport(new URL(endpoint.url), { requestInit: { headers: { ...endpoint.headers } } })
+  }
+}
+
+/** A connect that failed because the cached verdict (or the probe) no longer fits the server. */
+const isEraFailure = (error: unknown) => error instanceof SdkError && error.code === SdkErrorCode.EraNegotiationFailed
+
+/** Error text for logs and health: the cause's message only, never the config (which holds secrets). */
+export const describe = (error: unknown): string => error instanceof Error ? error.message : String(error)
+
+/**
+ * Opens a transport and runs the handshake with the SDK's own `Client` (era probe with `server/discover`,
+ * else the legacy `initialize` with version negotiation), then takes the transport over: from then on the
+ * gateway owns the JSON-RPC ids and forwards any method. The transport is closed with the scope.
+ */
+export const connect = Effect.fnUntraced(function*(options: ConnectOptions) {
+  const attempt = (prior: PriorDiscovery | undefined) =>
+    Effect.gen(function*() {
+      const transport = yield* Effect.acquireRelease(
+        Effect.sync(() => makeTransport(options)),
+        (transport) => Effect.promise(() => transport.close().catch(() => undefined))
+      )
+      const client = new Client(clientInfo, {
+        capabilities: clientCapabilities,
+        versionNegotiation: { mode: "auto", probe: { timeoutMs: options.handshakeTimeoutMillis } }
+      })
+      yield* Effect.tryPromise({
+        try: () =>
+          client.connect(transport, {
+            timeout: options.handshakeTimeoutMillis,
+            ...(prior === undefined ? {} : { prior })
+          }).then(() => {
+            // Same microtask as the handshake's end: no message can slip in between the SDK's
+            // handlers and ours. The Client is dropped; the transport is ours from here on.
+            transport.onmessage = options.handlers.onMessage
+            transport.onclose = options.handlers.onClose
+            transport.onerror = () => {}
+          }),
+        catch: (error) => error
+      })
+      const era: Era = client.getProtocolEra() ?? "legacy"
+      const discover = client.getDiscoverResult()
+      const serverInfo = client.getServerVersion() ?? { name: options.serverId, version: "unknown" }
+      const info: ServerInfo = {
+        era,
+        protocolVersion: client.getNegotiatedProtocolVersion() ?? "unknown",
+        capabilities: client.getServerCapabilities() ?? {},
+        serverInfo: { name: serverInfo.name, version: serverInfo.version, title: serverInfo.title },
+        instructions: client.getInstructions()
+      }
+      const verdict: PriorDiscovery = era === "modern" && discover !== undefined
+        ? { kind: "modern", discover }
+        : { kind: "legacy" }
+      const pid = transport instanceof ProcessGroupStdioTransport ? transport.pid ?? undefined : undefined
+      return { info, transport, verdict, pid } satisfies Connection
+    })
+
+  // A server that exits on the unknown `server/discover` (some SDKs end on any request before
+  // `initialize`) or a cached verdict that went stale: run once more with the other era's handshake.
+  const scope = yield* Effect.scope
+  const once = (prior: PriorDiscovery | undefined) =>
+    Effect.gen(function*() {
+      const child = yield* Scope.fork(scope)
+      return yield* attempt(prior).pipe(
+        Scope.provide(child),
+        Effect.onError(() => Scope.close(child, Exit.void))
+      )
+    })
+  return yield* once(options.prior).pipe(
+    Effect.catch((error) =>
+      isEraFailure(error) ? once(options.prior?.kind === "legacy" ? undefined : { kind: "legacy" }) : Effect.fail(error)
+    ),
+    Effect.mapError((error) => new BackendStartFailed({ serverId: options.serverId, reason: describe(error) }))
+  )
+})

@@ -1,0 +1,15 @@
+/**
+ * Removes secrets from text a backend prints (its stderr) before the gateway logs it.
+ *
+ * The secrets are the values the gateway itself handed to the backend (its `env`, its HTTP `headers`),
+ * plus anything shaped like a bearer token. Short values are skipped: replacing "1" or "true" everywhere
+ * would garble every line and protect nothing.
+ */
+export const redactor = (secretValues: Iterable<string>): ((text: string) => string) => {
+  const secrets = [...new Set(secretValues)].filter((value) => value.length >= 6).sort((a, b) => b.length - a.length)
+  return (text) => {
+    let out = text
+    for (const secret of secrets) out = out.split(secret).join("[redacted]")
+    return out.replace(/(bearer\s+)[A-Za-z0-9._~+/=-]{6,}/gi, "$1[redacted]")
+  }
+}
