@@ -7,7 +7,6 @@ import {
   type JSONRPCResponse,
   PROTOCOL_VERSION_META_KEY,
   SdkHttpError,
-  type PriorDiscovery,
   type RequestId
 } from "@modelcontextprotocol/client"
 import {
@@ -32,6 +31,7 @@ import {
   RequestTimedOut
 } from "./BackendErrors.ts"
 import * as Connection from "./Connection.ts"
+import { EraCache } from "./EraCache.ts"
 import { clientCapabilities, clientInfo } from "./GatewayIdentity.ts"
 import { redactor } from "./Redaction.ts"
 import type { GroupTracker } from "./Watchdog.ts"
@@ -74,9 +74,6 @@ export interface Options {
   readonly handshakeTimeout?: Duration.Input
   readonly restart?: RestartPolicy
   readonly tracker: GroupTracker
-  /** A verdict cached by an earlier connection to the same server (see `EraCache`). */
-  readonly prior?: Effect.Effect<PriorDiscovery | undefined>
-  readonly remember?: (verdict: PriorDiscovery) => Effect.Effect<void>
 }
 
 export interface Backend {
@@ -153,6 +150,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const requestTimeout = Duration.fromInputUnsafe(options.requestTimeout)
   const handshakeTimeoutMillis = Duration.toMillis(Duration.fromInputUnsafe(options.handshakeTimeout ?? "30 seconds"))
   const redact = redactor(secretsOf(endpoint))
+  const eras = yield* EraCache
 
   const state = yield* SubscriptionRef.make<State>({
     health: { serverId, state: "starting", restarts: 0, since: yield* Clock.currentTimeMillis },
@@ -215,7 +213,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     const connection = yield* Connection.connect({
       serverId,
       endpoint,
-      prior: options.prior === undefined ? undefined : yield* options.prior,
+      prior: yield* eras.prior(serverId),
       handshakeTimeoutMillis,
       tracker: options.tracker,
       handlers: {
@@ -225,7 +223,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       }
     })
     transportSend = (message) => void connection.transport.send(message).catch(() => undefined)
-    if (options.remember !== undefined) yield* options.remember(connection.verdict)
+    yield* eras.record(serverId, connection.verdict)
     const live: Live = { connection, pending }
     const readyAt = yield* Clock.currentTimeMillis
     yield* SubscriptionRef.update(state, (s) => ({ ...s, live }))

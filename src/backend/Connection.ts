@@ -139,9 +139,8 @@ export const connect = Effect.fnUntraced(function*(options: ConnectOptions) {
       return { info, transport, verdict, pid } satisfies Connection
     })
 
-  // A server that exits on the unknown `server/discover` (some SDKs end on any request before
-  // `initialize`) or a cached verdict that went stale: run once more with the other era's handshake.
   const scope = yield* Effect.scope
+  // Each attempt gets a scope of its own, closed at once if it fails, so a failed try leaves no process.
   const once = (prior: PriorDiscovery | undefined) =>
     Effect.gen(function*() {
       const child = yield* Scope.fork(scope)
@@ -152,7 +151,14 @@ export const connect = Effect.fnUntraced(function*(options: ConnectOptions) {
     })
   return yield* once(options.prior).pipe(
     Effect.catch((error) =>
-      isEraFailure(error) ? once(options.prior?.kind === "legacy" ? undefined : { kind: "legacy" }) : Effect.fail(error)
+      options.prior !== undefined
+        // The cached verdict no longer fits (the server changed): probe afresh.
+        ? once(undefined)
+        : isEraFailure(error)
+        // The server closed on the unknown `server/discover` (some SDKs end on any request before
+        // `initialize`): it speaks the legacy era.
+        ? once({ kind: "legacy" })
+        : Effect.fail(error)
     ),
     Effect.mapError((error) => new BackendStartFailed({ serverId: options.serverId, reason: describe(error) }))
   )
