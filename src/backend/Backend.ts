@@ -46,7 +46,10 @@ export interface Health {
   readonly protocolVersion?: string
   readonly server?: { readonly name: string; readonly version: string }
   readonly pid?: number
+  /** Times the connection died after being ready. */
   readonly restarts: number
+  /** Start attempts that failed in a row (reset when the backend gets ready). */
+  readonly failedStarts: number
   readonly lastError?: string
   /** Epoch millis of the last state change. */
   readonly since: number
@@ -153,7 +156,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const eras = yield* EraCache
 
   const state = yield* SubscriptionRef.make<State>({
-    health: { serverId, state: "starting", restarts: 0, since: yield* Clock.currentTimeMillis },
+    health: { serverId, state: "starting", restarts: 0, failedStarts: 0, since: yield* Clock.currentTimeMillis },
     live: undefined
   })
   const notifications = yield* Effect.acquireRelease(PubSub.unbounded<JSONRPCNotification>(), PubSub.shutdown)
@@ -232,6 +235,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       return {
         ...rest,
         state: "ready",
+        failedStarts: 0,
         era: connection.info.era,
         protocolVersion: connection.info.protocolVersion,
         server: { name: connection.info.serverInfo.name, version: connection.info.serverInfo.version },
@@ -258,7 +262,12 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     Effect.scoped,
     Effect.tapError((error) =>
       error._tag === "BackendStartFailed"
-        ? setHealth((h) => ({ ...h, state: "failed", lastError: (error as BackendStartFailed).reason })).pipe(
+        ? setHealth((h) => ({
+          ...h,
+          state: "failed",
+          failedStarts: h.failedStarts + 1,
+          lastError: (error as BackendStartFailed).reason
+        })).pipe(
           Effect.andThen(Effect.logWarning(`start failed: ${redact((error as BackendStartFailed).reason)}`))
         )
         : Effect.void

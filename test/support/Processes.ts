@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { readdirSync, readFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { Effect, Schedule } from "effect"
 
@@ -68,3 +68,20 @@ export const serve = (command: string, args: ReadonlyArray<string>, env: Record<
         }
       }).pipe(Effect.andThen(awaitGone(pid).pipe(Effect.ignore)))
   )
+
+/** The live (non-zombie) processes of a process group, read from /proc. */
+export const groupMembers = (pgid: number): ReadonlyArray<number> => {
+  const members: Array<number> = []
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8")
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+      // fields[0] is the state, fields[2] the process group id
+      if (fields[0] !== "Z" && Number(fields[2]) === pgid) members.push(Number(entry))
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return members
+}
