@@ -54,3 +54,12 @@ export class BackendSendFailed extends Schema.TaggedError<BackendSendFailed>()("
 
 /** Every way a request to a backend can fail. */
 export type BackendError = BackendUnavailable | BackendClosed | RequestTimedOut | BackendSendFailed
+
+/** A server id that is not configured. Callers answer `forbidden`: never reveal which servers exist. */
+export class UnknownServer extends Schema.TaggedError<UnknownServer>()("UnknownServer", {
+  serverId: Schema.String
+}) {
+  override get message() {
+    return `no server "${this.serverId}"`
+  }
+}
