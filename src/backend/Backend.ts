@@ -138,6 +138,15 @@ class ConnectionEnded {
   }
 }
 
+/**
+ * The spec answers a request for an unknown session with 404. Servers built on the v1 SDK's examples
+ * (server-everything among them) answer 400 "No valid session ID provided" instead; both mean the same.
+ */
+const isSessionLost = (error: unknown, live: Live) =>
+  error instanceof SdkHttpError &&
+  live.connection.transport.sessionId !== undefined &&
+  (error.data.status === 404 || (error.data.status === 400 && /session/i.test(String(error.data.text ?? error.message))))
+
 const secretsOf = (endpoint: Connection.Endpoint) =>
   endpoint.kind === "stdio" ? Object.values(endpoint.env) : Object.values(endpoint.headers)
 
@@ -179,7 +188,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     Effect.tryPromise({
       try: () => live.connection.transport.send(message),
       catch: (error): BackendSendFailed | SessionLost =>
-        error instanceof SdkHttpError && error.data.status === 404 && endpoint.kind === "streamable-http"
+        isSessionLost(error, live)
           ? new SessionLost()
           : new BackendSendFailed({ serverId, method, reason: Connection.describe(error) })
     })

@@ -15,6 +15,8 @@ export interface LoadedConfig {
   readonly source: string
   /** The token generated for the default `dev` client, to print once at start. */
   readonly generatedToken?: Redacted.Redacted<string>
+  /** The directory made for the embedded default's servers to write in (the caller may remove it at exit). */
+  readonly scratchDir?: string
 }
 
 const describe = (cause: unknown) => cause instanceof Error ? cause.message : String(cause)
@@ -25,7 +27,8 @@ const fileProblem = (source: string, message: string) => new ConfigError({ sourc
 
 const unknownKey = (ast: SchemaAST.AST) => {
   if (ast._tag !== "Objects" || ast.propertySignatures.length === 0) return "unknown key"
-  return `unknown key (expected one of: ${ast.propertySignatures.map((signature) => String(signature.name)).join(", ")})`
+  const keys = ast.propertySignatures.map((signature) => String(signature.name))
+  return `unknown key (expected one of: ${keys.join(", ")})`
 }
 
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1({
@@ -75,7 +78,9 @@ export interface DecodeOptions {
  * the cross-field rules, and applies `PORT`. Fails with one ConfigError listing all problems by JSON path.
  */
 export const decode = Effect.fn("ConfigLoader.decode")(function*(json: unknown, options: DecodeOptions) {
-  const expanded = options.expandVariables === false ? { value: json, problems: [] } : EnvExpansion.expand(json, options.env)
+  const expanded = options.expandVariables === false
+    ? { value: json, problems: [] }
+    : EnvExpansion.expand(json, options.env)
   // A value left unexpanded ("${TOKEN}") may also fail the schema; the unset variable is the problem to report.
   const unexpanded = new Set(expanded.problems.map((problem) => problem.path))
   const decoded = SchemaParser.decodeUnknownResult(Config)(expanded.value, parseOptions)
@@ -123,7 +128,7 @@ export const fromFile = Effect.fn("ConfigLoader.fromFile")(function*(file: strin
 
 /**
  * The embedded default config, with a fresh scratch directory under the OS temp dir for what its servers
- * write. The directory is left behind on exit so a restart can be inspected; the OS cleans its temp dir.
+ * write. The directory is not removed here: it must outlive the servers, which the caller owns.
  */
 export const fromDefault = Effect.fn("ConfigLoader.fromDefault")(function*(env: Environment) {
   const scratchDir = yield* Effect.tryPromise({
@@ -132,7 +137,7 @@ export const fromDefault = Effect.fn("ConfigLoader.fromDefault")(function*(env: 
   })
   const { file, generatedToken } = yield* DefaultConfig.make(env, scratchDir)
   const config = yield* decode(file, { source: DefaultConfig.source, env, expandVariables: false })
-  return { config, generatedToken }
+  return { config, generatedToken, scratchDir }
 })
 
 // --- where the config comes from -------------------------------------------------------------------
@@ -172,10 +177,10 @@ export const load = Effect.fn("ConfigLoader.load")(
       const loaded: LoadedConfig = { config, source: path.resolve(file) }
       return loaded
     }
-    const { config, generatedToken } = yield* fromDefault(env)
+    const { config, generatedToken, scratchDir } = yield* fromDefault(env)
     const loaded: LoadedConfig = generatedToken === undefined
-      ? { config, source: DefaultConfig.source }
-      : { config, source: DefaultConfig.source, generatedToken }
+      ? { config, source: DefaultConfig.source, scratchDir }
+      : { config, source: DefaultConfig.source, scratchDir, generatedToken }
     return loaded
   }
 )

@@ -31,7 +31,9 @@ export const check = (json: unknown): ReadonlyArray<ConfigProblem> => {
   for (const [id, client] of clients) {
     if (!Predicate.isObject(client)) continue
     // A present key counts even if its value is malformed: the schema reports the value, this the combination.
-    const given = authMethods.filter((key) => key === "anonymous" ? client.anonymous === true : client[key] !== undefined)
+    const given = authMethods.filter((key) =>
+      key === "anonymous" ? client.anonymous === true : client[key] !== undefined
+    )
     if (given.length !== 1) {
       const found = given.length === 0 ? "none is given" : `${given.join(" and ")} are given`
       problem(["clients", id], `needs exactly one of "token", "tokenSha256" or "anonymous": true (${found})`)
@@ -40,7 +42,10 @@ export const check = (json: unknown): ReadonlyArray<ConfigProblem> => {
 
     const allowed = client.servers
     if (client.namespacing === "off" && !(Array.isArray(allowed) && allowed.length === 1)) {
-      problem(["clients", id, "namespacing"], `"off" is only allowed for a client whose "servers" lists exactly one server`)
+      problem(
+        ["clients", id, "namespacing"],
+        `"off" is only allowed for a client whose "servers" lists exactly one server`
+      )
     }
     if (servers !== undefined && Array.isArray(allowed)) {
       allowed.forEach((server: unknown, index) => {

@@ -4,7 +4,8 @@ import { Effect, Schema, SchemaGetter, SchemaIssue, SchemaParser, type SchemaAST
 // (defaults filled in, tokens wrapped in `Redacted`, servers tagged with `kind`); its `Encoded` side is
 // what a user writes. Rules that span fields (one auth method per client, known server ids, ...) live in
 // ConfigRules.ts, because a Schema check on a struct only runs once every field of it decodes, and a
-// config report must list every problem at once.
+// config report must list every problem at once. ConfigLoader.decode runs both (and `${VAR}` expansion):
+// decoding with `Config` alone checks the shape only.
 
 const NonEmptyString = Schema.String.check(Schema.isMinLength(1, { message: "must not be empty" }))
 const PositiveInt = Schema.Int.check(Schema.isGreaterThan(0, { message: "must be a positive integer" }))
@@ -90,7 +91,11 @@ const decodeRemote = (input: unknown, options: SchemaAST.ParseOptions) =>
       if (transport !== undefined && implied !== undefined && transport !== implied) {
         return fail(`"${transport}" contradicts "type": "${type}"`, ["transport"])
       }
-      const decoded: RemoteServerConfig = { kind: "remote", transport: transport ?? implied ?? "streamable-http", ...server }
+      const decoded: RemoteServerConfig = {
+        kind: "remote",
+        transport: transport ?? implied ?? "streamable-http",
+        ...server
+      }
       return Effect.succeed(decoded)
     }
   )

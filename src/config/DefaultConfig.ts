@@ -68,7 +68,8 @@ export const make = Effect.fn("DefaultConfig.make")(function*(env: Environment, 
   const filesDir = path.join(scratchDir, "files")
   yield* Effect.tryPromise({
     try: () => fs.mkdir(filesDir, { recursive: true }),
-    catch: (cause) => new ConfigError({ source, problems: [{ path: "", message: `cannot create ${filesDir} (${describe(cause)})` }] })
+    catch: (cause) =>
+      new ConfigError({ source, problems: [{ path: "", message: `cannot create ${filesDir} (${describe(cause)})` }] })
   })
 
   const resolved = yield* Effect.forEach(
@@ -96,7 +97,12 @@ export const make = Effect.fn("DefaultConfig.make")(function*(env: Environment, 
   const file: ConfigFile = {
     mcpServers: {
       everything: { command: node, args: [everything, "stdio"], cwd: scratchDir },
-      memory: { command: node, args: [memory], env: { MEMORY_FILE_PATH: path.join(scratchDir, "memory.jsonl") }, cwd: scratchDir },
+      memory: {
+        command: node,
+        args: [memory],
+        env: { MEMORY_FILE_PATH: path.join(scratchDir, "memory.jsonl") },
+        cwd: scratchDir
+      },
       filesystem: { command: node, args: [filesystem, filesDir], cwd: scratchDir }
     },
     clients: {

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Logger, Stream } from "effect"
+import { Effect, Exit, Fiber, Layer, Logger, Scope, Stream } from "effect"
 import * as Backend from "../../src/backend/Backend.ts"
 import type { Endpoint } from "../../src/backend/Connection.ts"
 import { EraCache } from "../../src/backend/EraCache.ts"
@@ -197,4 +197,27 @@ describe("Backend over real transports", () => {
       assert.include(logged, "[redacted]")
     }).pipe(Effect.provide(Layer.merge(layers, capture)))
   })
+})
+
+describe("Backend over Streamable HTTP, when the server forgets the session", () => {
+  it.live("a lost session (404, or the 400 that v1-SDK servers send) re-initializes transparently and the request still succeeds", () =>
+    Effect.gen(function*() {
+      const port = yield* freePort
+      const run = serve(Fixtures.nodeBinary, [Fixtures.everythingServer, "streamableHttp"], { PORT: String(port) }, /listening|running/i)
+      const firstServer = yield* Scope.make()
+      yield* run.pipe(Scope.provide(firstServer))
+      const backend = yield* start("remote", { kind: "streamable-http", url: `http://127.0.0.1:${port}/mcp`, headers: {} })
+      assert.include(textOf(yield* echo(backend, 1, { message: "before" })), "before")
+      const before = yield* backend.health
+
+      // The server restarts on the same port and knows nothing of our session any more.
+      yield* Scope.close(firstServer, Exit.void)
+      yield* run
+      const answer = yield* echo(backend, 2, { message: "after the restart" })
+      assert.strictEqual(answer.id, 2)
+      assert.include(textOf(answer), "after the restart")
+      const after = yield* backend.health
+      assert.strictEqual(after.state, "ready")
+      assert.isAbove(after.since, before.since, "a new session was initialized")
+    }).pipe(Effect.provide(layers)))
 })

@@ -22,6 +22,7 @@ describe("ConfigLoader.load: where the config comes from", () => {
       assert.strictEqual(loaded.config.listen.port, 1111)
       assert.deepStrictEqual(Object.keys(loaded.config.clients), ["flag"])
       assert.isUndefined(loaded.generatedToken)
+      assert.isUndefined(loaded.scratchDir)
     }))
 
   it.effect("accepts --config=FILE, and the last --config wins", () =>
@@ -38,17 +39,18 @@ describe("ConfigLoader.load: where the config comes from", () => {
     Effect.gen(function*() {
       const dir = yield* TempDir.make
       const fromEnv = yield* TempDir.writeFile(dir, "env.json", fileConfig(2222, "env"))
-      const loaded = yield* ConfigLoader.load([], { MCP_GATEWAY_CONFIG: fromEnv })
+      const loaded = yield* TempDir.load([], { MCP_GATEWAY_CONFIG: fromEnv })
       assert.strictEqual(loaded.source, fromEnv)
       assert.strictEqual(loaded.config.listen.port, 2222)
     }))
 
   it.effect("uses the embedded default when neither is given (an empty MCP_GATEWAY_CONFIG counts as unset)", () =>
     Effect.gen(function*() {
-      const loaded = yield* ConfigLoader.load([], { MCP_GATEWAY_CONFIG: "" })
+      const loaded = yield* TempDir.load([], { MCP_GATEWAY_CONFIG: "" })
       assert.strictEqual(loaded.source, "embedded default")
       assert.deepStrictEqual(Object.keys(loaded.config.mcpServers).sort(), ["everything", "filesystem", "memory"])
       assert.isDefined(loaded.generatedToken)
+      assert.isDefined(loaded.scratchDir)
     }))
 
   it.effect("resolves a relative path against the working directory and reports it absolute", () =>
@@ -79,7 +81,8 @@ describe("ConfigLoader.load: where the config comes from", () => {
         clients: { alice: { token: "${ALICE_TOKEN}", servers: "*" } }
       })
       const loaded = yield* ConfigLoader.load(["--config", file], { BIN: "/usr/bin/node", ALICE_TOKEN: "x" })
-      assert.strictEqual(loaded.config.mcpServers.s?.kind === "stdio" && loaded.config.mcpServers.s.command, "/usr/bin/node")
+      const server = loaded.config.mcpServers.s
+      assert.strictEqual(server?.kind === "stdio" && server.command, "/usr/bin/node")
       const error = yield* Effect.flip(ConfigLoader.load(["--config", file], { BIN: "/usr/bin/node" }))
       assert.strictEqual(error.source, file)
       assert.deepStrictEqual(error.problems, [
@@ -112,7 +115,8 @@ describe("ConfigLoader.load: unusable files", () => {
   it.effect("reports invalid JSON as one problem with its position", () =>
     Effect.gen(function*() {
       const dir = yield* TempDir.make
-      const file = yield* TempDir.writeFile(dir, "bad.json", `{\n  "mcpServers": {},\n  "clients": {}\n  "listen": {}\n}`)
+      const text = `{\n  "mcpServers": {},\n  "clients": {}\n  "listen": {}\n}`
+      const file = yield* TempDir.writeFile(dir, "bad.json", text)
       const error = yield* Effect.flip(ConfigLoader.load(["--config", file], {}))
       assert.strictEqual(error.source, file)
       assert.deepStrictEqual(error.problems, [{
@@ -159,7 +163,7 @@ describe("ConfigLoader.load: PORT", () => {
 
   it.effect("overrides the port of the embedded default", () =>
     Effect.gen(function*() {
-      const loaded = yield* ConfigLoader.load([], { PORT: "0", MCP_GATEWAY_TOKEN: "t" })
+      const loaded = yield* TempDir.load([], { PORT: "0", MCP_GATEWAY_TOKEN: "t" })
       assert.strictEqual(loaded.config.listen.port, 0)
     }))
 
@@ -188,9 +192,13 @@ describe("ConfigLoader.load: PORT", () => {
   it.effect("lists an invalid PORT together with the file's own problems", () =>
     Effect.gen(function*() {
       const dir = yield* TempDir.make
-      const file = yield* TempDir.writeFile(dir, "c.json", { ...fileConfig(1111), streaming: { maxSessionsPerClient: 0 } })
+      const json = { ...fileConfig(1111), streaming: { maxSessionsPerClient: 0 } }
+      const file = yield* TempDir.writeFile(dir, "c.json", json)
       const error = yield* Effect.flip(ConfigLoader.load(["--config", file], { PORT: "http" }))
       assert.strictEqual(error.source, file)
-      assert.deepStrictEqual(error.problems.map((problem) => problem.path), ["listen.port", "streaming.maxSessionsPerClient"])
+      assert.deepStrictEqual(
+        error.problems.map((problem) => problem.path),
+        ["listen.port", "streaming.maxSessionsPerClient"]
+      )
     }))
 })

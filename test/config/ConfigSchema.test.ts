@@ -21,7 +21,9 @@ describe("Config schema: valid configs", () => {
     Effect.gen(function*() {
       const config = yield* decode({
         mcpServers: { s: { command: "srv" }, r: { url: "https://example.test/mcp" } },
-        clients: { c: { tokenSha256: "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08", servers: "*" } }
+        clients: {
+          c: { tokenSha256: "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08", servers: "*" }
+        }
       })
       assert.deepStrictEqual(config.listen, { host: "127.0.0.1", port: 3625 })
       assert.deepStrictEqual(config.streaming, {
@@ -31,7 +33,13 @@ describe("Config schema: valid configs", () => {
         maxPendingEvents: 1000,
         requestTimeoutSeconds: 60
       })
-      assert.deepStrictEqual(config.mcpServers.s, { kind: "stdio", command: "srv", args: [], env: {}, isolation: "shared" })
+      assert.deepStrictEqual(config.mcpServers.s, {
+        kind: "stdio",
+        command: "srv",
+        args: [],
+        env: {},
+        isolation: "shared"
+      })
       assert.deepStrictEqual(config.mcpServers.r, {
         kind: "remote",
         url: "https://example.test/mcp",
@@ -125,7 +133,13 @@ describe("Config schema: valid configs", () => {
         },
         clients: { c: { token: "t", servers: "*" } }
       })
-      assert.deepStrictEqual(config.mcpServers.s, { kind: "stdio", command: "srv", args: [], env: {}, isolation: "shared" })
+      assert.deepStrictEqual(config.mcpServers.s, {
+        kind: "stdio",
+        command: "srv",
+        args: [],
+        env: {},
+        isolation: "shared"
+      })
       assert.strictEqual(config.mcpServers.h?.kind === "remote" && config.mcpServers.h.transport, "streamable-http")
       assert.strictEqual(config.mcpServers.e?.kind === "remote" && config.mcpServers.e.transport, "sse")
       assert.strictEqual(config.mcpServers.both?.kind === "remote" && config.mcpServers.both.transport, "sse")
@@ -268,7 +282,10 @@ describe("Config schema: problems, each by JSON path", () => {
       path: "clients.alice.servers[1]",
       message: `unknown server "nope" (not in mcpServers)`
     }],
-    ["namespacing off with \"*\"", { ...minimal, clients: { alice: { token: "t", servers: "*", namespacing: "off" } } }, {
+    ["namespacing off with \"*\"", {
+      ...minimal,
+      clients: { alice: { token: "t", servers: "*", namespacing: "off" } }
+    }, {
       path: "clients.alice.namespacing",
       message: `"off" is only allowed for a client whose "servers" lists exactly one server`
     }],
@@ -343,7 +360,10 @@ describe("Config schema: problems, each by JSON path", () => {
         `mcpServers["bad id"]: server id must contain only letters, digits, "_" and "-"`,
         `streaming.heartbeatIntervalSeconds: must be a positive integer`
       ]
-      assert.strictEqual(error.message, [`invalid config (test.json): 9 problems`, ...expected.map((line) => `  ${line}`)].join("\n"))
+      assert.strictEqual(
+        error.message,
+        [`invalid config (test.json): 9 problems`, ...expected.map((line) => `  ${line}`)].join("\n")
+      )
     }))
 })
 

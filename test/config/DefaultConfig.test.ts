@@ -4,7 +4,6 @@ import * as path from "node:path"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Redacted } from "effect"
 import type { Config, StdioServerConfig } from "../../src/config/ConfigSchema.ts"
-import * as ConfigLoader from "../../src/config/ConfigLoader.ts"
 import * as DefaultConfig from "../../src/config/DefaultConfig.ts"
 import * as TempDir from "./TempDir.ts"
 
@@ -14,12 +13,10 @@ const stdio = (config: Config, id: string): StdioServerConfig => {
   return server
 }
 
-const exists = (file: string) => Effect.promise(() => fs.stat(file).then((stat) => stat.isFile() || stat.isDirectory(), () => false))
+const exists = (file: string) =>
+  Effect.promise(() => fs.stat(file).then((stat) => stat.isFile() || stat.isDirectory(), () => false))
 
-// fromDefault makes its own scratch directory; remove it when the test ends.
-const loadDefault = (env: Record<string, string | undefined>) =>
-  Effect.acquireRelease(ConfigLoader.fromDefault(env), ({ config }) =>
-    Effect.promise(() => fs.rm(stdio(config, "everything").cwd ?? "/nonexistent", { recursive: true, force: true })))
+const loadDefault = TempDir.fromDefault
 
 describe("DefaultConfig", () => {
   it.effect("runs the three reference servers on the current node binary, from their installed entry files", () =>
@@ -39,8 +36,8 @@ describe("DefaultConfig", () => {
 
   it.effect("keeps what the servers write in a scratch directory under the OS temp dir", () =>
     Effect.gen(function*() {
-      const { config } = yield* loadDefault({})
-      const scratch = stdio(config, "everything").cwd ?? ""
+      const { config, scratchDir: scratch } = yield* loadDefault({})
+      assert.strictEqual(stdio(config, "everything").cwd, scratch)
       assert.isTrue(scratch.startsWith(path.join(os.tmpdir(), "mcp-gateway-")), scratch)
       assert.deepStrictEqual(stdio(config, "memory").env, { MEMORY_FILE_PATH: path.join(scratch, "memory.jsonl") })
       const allowed = stdio(config, "filesystem").args[1] ?? ""
@@ -61,7 +58,8 @@ describe("DefaultConfig", () => {
       // 24 random bytes in base64url.
       assert.match(Redacted.value(generatedToken), /^[A-Za-z0-9_-]{32}$/)
       const again = yield* loadDefault({})
-      assert.notStrictEqual(again.generatedToken && Redacted.value(again.generatedToken), Redacted.value(generatedToken))
+      const another = again.generatedToken === undefined ? undefined : Redacted.value(again.generatedToken)
+      assert.notStrictEqual(another, Redacted.value(generatedToken))
     }))
 
   it.effect("uses MCP_GATEWAY_TOKEN when set, and then generates nothing", () =>
@@ -70,7 +68,7 @@ describe("DefaultConfig", () => {
       assert.isUndefined(generatedToken)
       const token = config.clients.dev?.token
       assert.strictEqual(token === undefined ? undefined : Redacted.value(token), "my-dev-token")
-      const loaded = yield* ConfigLoader.load([], { MCP_GATEWAY_TOKEN: "my-dev-token" })
+      const loaded = yield* TempDir.load([], { MCP_GATEWAY_TOKEN: "my-dev-token" })
       assert.isFalse("generatedToken" in loaded)
     }))
 

@@ -41,6 +41,9 @@ describe("EnvExpansion.expand", () => {
       { path: "clients.alice.token", message: "environment variable ALICE_TOKEN is not set" },
       { path: "mcpServers.s.args[1]", message: "environment variable A is not set" }
     ])
-    assert.deepStrictEqual(value, { clients: { alice: { token: "${ALICE_TOKEN}" } }, mcpServers: { s: { args: ["ok", "${A}-b"] } } })
+    assert.deepStrictEqual(value, {
+      clients: { alice: { token: "${ALICE_TOKEN}" } },
+      mcpServers: { s: { args: ["ok", "${A}-b"] } }
+    })
   })
 })

@@ -34,7 +34,7 @@ describe("tokens never print", () => {
 
   it.effect("the generated default token is hidden too", () =>
     Effect.gen(function*() {
-      const loaded = yield* ConfigLoader.load([], {})
+      const loaded = yield* TempDir.load([], {})
       const token = loaded.generatedToken
       assert.isDefined(token)
       if (token === undefined) return
