@@ -7,7 +7,6 @@ import {
   type JSONRPCResponse,
   PROTOCOL_VERSION_META_KEY,
   SdkHttpError,
-  type RequestId
 } from "@modelcontextprotocol/client"
 import {
   Clock,
@@ -28,11 +27,11 @@ import {
   BackendSendFailed,
   type BackendStartFailed,
   BackendUnavailable,
-  RequestTimedOut
 } from "./BackendErrors.ts"
 import * as Connection from "./Connection.ts"
 import { EraCache } from "./EraCache.ts"
 import { clientCapabilities, clientInfo } from "./GatewayIdentity.ts"
+import * as InFlight from "./InFlight.ts"
 import { redactor } from "./Redaction.ts"
 import type { GroupTracker } from "./Watchdog.ts"
 
@@ -106,17 +105,10 @@ export const defaultRestartPolicy: RestartPolicy = {
   healthyAfter: "30 seconds"
 }
 
-/** A request the backend has not answered yet, under the gateway's id. */
-interface Pending {
-  readonly callerId: RequestId
-  readonly method: string
-  readonly reply: Deferred.Deferred<JSONRPCResponse, BackendClosed>
-}
-
-/** One live connection and what belongs to it alone. */
+/** One live connection and the requests in flight on it. */
 interface Live {
   readonly connection: Connection.Connection
-  readonly pending: Map<number, Pending>
+  readonly inFlight: InFlight.InFlight
 }
 
 interface State {
@@ -146,6 +138,12 @@ const isSessionLost = (error: unknown, live: Live) =>
   error instanceof SdkHttpError &&
   live.connection.transport.sessionId !== undefined &&
   (error.data.status === 404 || (error.data.status === 400 && /session/i.test(String(error.data.text ?? error.message))))
+
+const cancellation = (requestId: number, reason: string): JSONRPCNotification => ({
+  jsonrpc: "2.0",
+  method: "notifications/cancelled",
+  params: { requestId, reason }
+})
 
 const secretsOf = (endpoint: Connection.Endpoint) =>
   endpoint.kind === "stdio" ? Object.values(endpoint.env) : Object.values(endpoint.headers)
@@ -194,13 +192,10 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     })
 
   /** Called synchronously by the transport for every message the backend sends. */
-  const dispatch = (pending: Map<number, Pending>, send: (message: JSONRPCMessage) => void) =>
+  const dispatch = (inFlight: InFlight.InFlight, send: (message: JSONRPCMessage) => void) =>
   (message: JSONRPCMessage) => {
     if (!("method" in message)) {
-      const entry = typeof message.id === "number" ? pending.get(message.id) : undefined
-      if (entry === undefined) return // late answer to a request that timed out or was cancelled
-      pending.delete(message.id as number)
-      Deferred.doneUnsafe(entry.reply, Exit.succeed({ ...message, id: entry.callerId }))
+      if (typeof message.id === "number") inFlight.settle(message.id, message)
     } else if (!("id" in message)) {
       PubSub.publishUnsafe(notifications, message)
     } else if (message.method === "ping") {
@@ -219,9 +214,12 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 
   /** One life of the connection: connect, serve until it closes. Fails unless it lived long enough to count. */
   const life = Effect.gen(function*() {
-    const pending = new Map<number, Pending>()
     const closed = Deferred.makeUnsafe<void>()
     let transportSend: (message: JSONRPCMessage) => void = () => {}
+    const inFlight = yield* InFlight.make({
+      serverId,
+      onTimeout: (id) => Effect.sync(() => transportSend(cancellation(id, "timeout")))
+    })
     const connection = yield* Connection.connect({
       serverId,
       endpoint,
@@ -229,14 +227,14 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       handshakeTimeoutMillis,
       tracker: options.tracker,
       handlers: {
-        onMessage: dispatch(pending, (message) => transportSend(message)),
+        onMessage: dispatch(inFlight, (message) => transportSend(message)),
         onClose: () => Deferred.doneUnsafe(closed, Exit.void),
         onStderrLine: (line) => Queue.offerUnsafe(stderr, line)
       }
     })
     transportSend = (message) => void connection.transport.send(message).catch(() => undefined)
     yield* eras.record(serverId, connection.verdict)
-    const live: Live = { connection, pending }
+    const live: Live = { connection, inFlight }
     const readyAt = yield* Clock.currentTimeMillis
     yield* SubscriptionRef.update(state, (s) => ({ ...s, live }))
     yield* setHealth((h) => {
@@ -256,10 +254,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       // Whatever ends this life (the backend died, or the gateway is stopping), nothing in flight hangs.
       Effect.ensuring(Effect.gen(function*() {
         yield* SubscriptionRef.update(state, (s) => ({ ...s, live: undefined }))
-        for (const entry of pending.values()) {
-          Deferred.doneUnsafe(entry.reply, Exit.fail(new BackendClosed({ serverId, method: entry.method })))
-        }
-        pending.clear()
+        inFlight.failAll((entry) => new BackendClosed({ serverId, method: entry.method }))
       }))
     )
     const livedFor = (yield* Clock.currentTimeMillis) - readyAt
@@ -332,30 +327,20 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     }
   }
 
-  const cancel = (live: Live, id: number, reason: string) =>
-    sendRaw(live, { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason } }, "cancel")
-      .pipe(Effect.ignore)
-
   const requestOnce = (request: JSONRPCRequest, timeout: Duration.Duration) =>
     Effect.gen(function*() {
       const live = yield* awaitLive(timeout, request.method)
       const id = nextId++
-      const reply = Deferred.makeUnsafe<JSONRPCResponse, BackendClosed>()
-      live.pending.set(id, { callerId: request.id, method: request.method, reply })
+      const reply = yield* live.inFlight.register(id, request.id, request.method, Duration.toMillis(timeout))
       return yield* sendRaw(live, { ...envelope(live, request), id }, request.method).pipe(
         Effect.andThen(Deferred.await(reply)),
-        Effect.timeoutOrElse({
-          duration: timeout,
-          orElse: () =>
-            cancel(live, id, "timeout").pipe(
-              Effect.andThen(Effect.fail(
-                new RequestTimedOut({ serverId, method: request.method, timeoutMillis: Duration.toMillis(timeout) })
-              ))
-            )
-        }),
         // The caller went away (its session closed): the backend need not finish the work.
-        Effect.onInterrupt(() => live.pending.has(id) ? cancel(live, id, "the client went away") : Effect.void),
-        Effect.ensuring(Effect.sync(() => live.pending.delete(id))),
+        Effect.onInterrupt(() =>
+          live.inFlight.forget(id)
+            ? sendRaw(live, cancellation(id, "the client went away"), "cancel").pipe(Effect.ignore)
+            : Effect.void
+        ),
+        Effect.onError(() => Effect.sync(() => live.inFlight.forget(id))),
         Effect.tapError((error) =>
           // The server forgot our session: close this connection so the supervisor reconnects at once.
           error._tag === "SessionLost"
