@@ -127,12 +127,16 @@ export const fromFile = Effect.fn("ConfigLoader.fromFile")(function*(file: strin
 })
 
 /**
- * The embedded default config, with a fresh scratch directory under the OS temp dir for what its servers
- * write. The directory is not removed here: it must outlive the servers, which the caller owns.
+ * The embedded default config. What its servers write (the memory graph, the filesystem server's files) goes
+ * to one fixed directory per user under the OS temp dir: kept across restarts, like a developer expects of
+ * a memory server, and never one more directory per start. `MCP_GATEWAY_SCRATCH_DIR` moves it.
  */
 export const fromDefault = Effect.fn("ConfigLoader.fromDefault")(function*(env: Environment) {
-  const scratchDir = yield* Effect.tryPromise({
-    try: () => fs.mkdtemp(path.join(os.tmpdir(), "mcp-gateway-")),
+  const scratchDir = env.MCP_GATEWAY_SCRATCH_DIR !== undefined && env.MCP_GATEWAY_SCRATCH_DIR !== ""
+    ? path.resolve(env.MCP_GATEWAY_SCRATCH_DIR)
+    : path.join(os.tmpdir(), `mcp-gateway-default-${os.userInfo().uid}`)
+  yield* Effect.tryPromise({
+    try: () => fs.mkdir(scratchDir, { recursive: true }),
     catch: (cause) => fileProblem(DefaultConfig.source, `cannot create a scratch directory (${describe(cause)})`)
   })
   const { file, generatedToken } = yield* DefaultConfig.make(env, scratchDir)

@@ -1,4 +1,5 @@
 import { Predicate } from "effect"
+import * as Namespacing from "../protocol/Namespacing.ts"
 import { type ConfigProblem, formatPath } from "./ConfigErrors.ts"
 
 // Rules that span fields or entries of the config. They read the raw JSON (after `${VAR}` expansion) rather
@@ -6,8 +7,7 @@ import { type ConfigProblem, formatPath } from "./ConfigErrors.ts"
 // written as a check would stay silent whenever some unrelated field elsewhere is wrong. Each rule looks only
 // at the parts it needs and skips anything the wrong shape for it, which the schema reports on its own.
 
-/** `<server>__<name>` namespacing needs ids that cannot contain the separator (DESIGN.md, Routing rules). */
-export const serverIdPattern = /^[a-zA-Z0-9_-]+$/
+const allowedCharacters = /^[a-zA-Z0-9_-]+$/
 
 const authMethods = ["token", "tokenSha256", "anonymous"] as const
 
@@ -19,10 +19,15 @@ export const check = (json: unknown): ReadonlyArray<ConfigProblem> => {
 
   const servers = Predicate.isObject(json.mcpServers) ? json.mcpServers : undefined
   for (const id of Object.keys(servers ?? {})) {
-    if (!serverIdPattern.test(id)) {
+    // `<server>__<name>` must split back into the same server (protocol/Namespacing.ts says why each rule).
+    if (!allowedCharacters.test(id)) {
       problem(["mcpServers", id], `server id must contain only letters, digits, "_" and "-"`)
     } else if (id.includes("__")) {
       problem(["mcpServers", id], `server id must not contain "__" (it separates server and tool names)`)
+    } else if (!Namespacing.isServerId(id)) {
+      problem(["mcpServers", id], `server id must not end in "_" ("${id}__tool" would not split back into "${id}")`)
+    } else if (id.length > Namespacing.MaxToolNameLength - 11) {
+      problem(["mcpServers", id], `server id must be at most ${Namespacing.MaxToolNameLength - 11} characters`)
     }
   }
 

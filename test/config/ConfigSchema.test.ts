@@ -247,6 +247,17 @@ describe("Config schema: problems, each by JSON path", () => {
       path: "mcpServers.a__b",
       message: `server id must not contain "__" (it separates server and tool names)`
     }],
+    ["a server id ending in _", { ...minimal, mcpServers: { ...minimal.mcpServers, fs_: { command: "x" } } }, {
+      path: "mcpServers.fs_",
+      message: `server id must not end in "_" ("fs___tool" would not split back into "fs_")`
+    }],
+    ["a server id too long to namespace", {
+      ...minimal,
+      mcpServers: { ...minimal.mcpServers, ["s".repeat(54)]: { command: "x" } }
+    }, {
+      path: `mcpServers.${"s".repeat(54)}`,
+      message: "server id must be at most 53 characters"
+    }],
     ["a client with no auth", { ...minimal, clients: { alice: { servers: "*" } } }, {
       path: "clients.alice",
       message: `needs exactly one of "token", "tokenSha256" or "anonymous": true (none is given)`

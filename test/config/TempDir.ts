@@ -18,14 +18,14 @@ export const writeFile = (dir: string, name: string, content: unknown) =>
     return file
   })
 
-/** ConfigLoader.load, removing the scratch directory of the embedded default (if it made one) afterwards. */
-export const load = (argv: ReadonlyArray<string>, env: Record<string, string | undefined>) =>
-  Effect.acquireRelease(ConfigLoader.load(argv, env), (loaded) =>
-    loaded.scratchDir === undefined
-      ? Effect.void
-      : Effect.promise(() => fs.rm(loaded.scratchDir ?? "", { recursive: true, force: true })))
+/** The environment with the default config's scratch directory moved to a fresh temp dir of the test's. */
+const withScratch = (env: Record<string, string | undefined>) =>
+  Effect.map(make, (dir) => ({ MCP_GATEWAY_SCRATCH_DIR: path.join(dir, "scratch"), ...env }))
 
-/** ConfigLoader.fromDefault, removing its scratch directory afterwards. */
+/** ConfigLoader.load, with the embedded default's scratch directory inside a temp dir removed afterwards. */
+export const load = (argv: ReadonlyArray<string>, env: Record<string, string | undefined>) =>
+  Effect.flatMap(withScratch(env), (scratchEnv) => ConfigLoader.load(argv, scratchEnv))
+
+/** ConfigLoader.fromDefault, its scratch directory inside a temp dir removed afterwards. */
 export const fromDefault = (env: Record<string, string | undefined>) =>
-  Effect.acquireRelease(ConfigLoader.fromDefault(env), ({ scratchDir }) =>
-    Effect.promise(() => fs.rm(scratchDir, { recursive: true, force: true })))
+  Effect.flatMap(withScratch(env), (scratchEnv) => ConfigLoader.fromDefault(scratchEnv))
