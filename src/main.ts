@@ -3,7 +3,7 @@
  * Loads the config, starts every backend and the HTTP server, and stops them all on SIGINT/SIGTERM.
  */
 import { NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Layer, Redacted } from "effect"
+import { Console, Effect, Layer, Redacted, Runtime } from "effect"
 import { HttpServer } from "effect/http"
 import * as ConfigLoader from "./config/ConfigLoader.ts"
 import * as Gateway from "./Gateway.ts"
@@ -28,4 +28,7 @@ const program = Effect.gen(function*() {
     Console.error(error.message).pipe(Effect.andThen(Effect.sync(() => process.exit(1)))))
 )
 
-NodeRuntime.runMain(program)
+NodeRuntime.runMain(program, {
+  // SIGINT/SIGTERM interrupt the program: that is the normal way to stop a service, so it exits 0.
+  teardown: (exit, onExit) => Runtime.defaultTeardown(exit, (code) => onExit(code === 130 ? 0 : code))
+})

@@ -6,27 +6,15 @@ import {
   type JSONRPCRequest,
   type JSONRPCResponse,
   PROTOCOL_VERSION_META_KEY,
-  SdkHttpError,
+  SdkHttpError
 } from "@modelcontextprotocol/client"
-import {
-  Clock,
-  Deferred,
-  Duration,
-  Effect,
-  Exit,
-  PubSub,
-  Queue,
-  Ref,
-  Schedule,
-  Stream,
-  SubscriptionRef
-} from "effect"
+import { Clock, Data, Deferred, Duration, Effect, PubSub, Queue, Ref, Schedule, Scope, Stream, SubscriptionRef } from "effect"
 import {
   BackendClosed,
   type BackendError,
   BackendSendFailed,
   type BackendStartFailed,
-  BackendUnavailable,
+  BackendUnavailable
 } from "./BackendErrors.ts"
 import * as Connection from "./Connection.ts"
 import { EraCache } from "./EraCache.ts"
@@ -49,15 +37,18 @@ export interface Health {
   readonly restarts: number
   /** Start attempts that failed in a row (reset when the backend gets ready). */
   readonly failedStarts: number
+  /** Redacted. */
   readonly lastError?: string
-  /** Epoch millis of the last state change. */
+  /** Epoch millis of the last change of `state`. */
   readonly since: number
 }
 
-/** A request a backend sends to the client side (sampling, elicitation, roots). */
+/** A request the backend sends to the client side (sampling, elicitation, roots). */
 export interface BackendRequest {
   readonly serverId: string
   readonly request: JSONRPCRequest
+  /** Answers it on the connection it came from (the response carries the backend's own request id). */
+  readonly respond: (response: JSONRPCResponse) => Effect.Effect<void, BackendError>
 }
 
 export interface RestartPolicy {
@@ -91,12 +82,13 @@ export interface Backend {
     options?: { readonly timeout?: Duration.Input }
   ) => Effect.Effect<JSONRPCResponse, BackendError>
   readonly notify: (notification: JSONRPCNotification) => Effect.Effect<void, BackendError>
-  /** The backend's notifications; every subscriber gets each one. */
-  readonly notifications: Stream.Stream<JSONRPCNotification>
-  /** Requests from the backend to the client side; answer each with `respond`. */
-  readonly requests: Stream.Stream<BackendRequest>
-  /** Answers a `BackendRequest` (the response carries the backend's own request id). */
-  readonly respond: (response: JSONRPCResponse) => Effect.Effect<void, BackendError>
+  /**
+   * Subscribes now (so nothing published after this returns is missed) to the backend's notifications;
+   * the subscription lasts as long as the caller's scope.
+   */
+  readonly subscribeNotifications: Effect.Effect<Stream.Stream<JSONRPCNotification>, never, Scope.Scope>
+  /** Subscribes now to the backend's requests to the client side; answer each with its `respond`. */
+  readonly subscribeRequests: Effect.Effect<Stream.Stream<BackendRequest>, never, Scope.Scope>
 }
 
 export const defaultRestartPolicy: RestartPolicy = {
@@ -105,29 +97,25 @@ export const defaultRestartPolicy: RestartPolicy = {
   healthyAfter: "30 seconds"
 }
 
+/** An HTTP backend forgot our session (it restarted or expired it): reconnect and send again. */
+class SessionLost extends Data.TaggedError("SessionLost") {}
+
+/** The connection ended; the supervisor restarts it. */
+class ConnectionEnded extends Data.TaggedError("ConnectionEnded")<{ readonly healthy: boolean }> {}
+
+type RequestFailure = BackendClosed | BackendSendFailed | SessionLost
+
 /** One live connection and the requests in flight on it. */
 interface Live {
   readonly connection: Connection.Connection
-  readonly inFlight: InFlight.InFlight
+  readonly inFlight: InFlight.InFlight<RequestFailure>
+  /** Sends without waiting; a failure is reported to `onFailure`. */
+  readonly post: (message: JSONRPCMessage, onFailure?: (error: unknown) => void) => void
 }
 
 interface State {
   readonly health: Health
   readonly live: Live | undefined
-}
-
-/** An HTTP backend forgot our session (it restarted or expired it): reconnect and send again. */
-class SessionLost {
-  readonly _tag = "SessionLost"
-}
-
-/** The connection ended; the supervisor restarts it. */
-class ConnectionEnded {
-  readonly _tag = "ConnectionEnded"
-  readonly healthy: boolean
-  constructor(healthy: boolean) {
-    this.healthy = healthy
-  }
 }
 
 /**
@@ -145,8 +133,21 @@ const cancellation = (requestId: number, reason: string): JSONRPCNotification =>
   params: { requestId, reason }
 })
 
-const secretsOf = (endpoint: Connection.Endpoint) =>
-  endpoint.kind === "stdio" ? Object.values(endpoint.env) : Object.values(endpoint.headers)
+/** Values the gateway hands the backend that must never be logged or shown: env values, header values. */
+const secretsOf = (endpoint: Connection.Endpoint): ReadonlyArray<string> => {
+  if (endpoint.kind === "stdio") return Object.values(endpoint.env)
+  const url = new URL(endpoint.url)
+  return [
+    ...Object.values(endpoint.headers).flatMap((value) => [value, ...value.split(/\s+/)]),
+    url.username,
+    url.password,
+    ...url.searchParams.values()
+  ]
+}
+
+// Backends publish into these without ever waiting; subscribers (sessions) drain them at once into their own
+// bounded queues. The bound only guards memory against a subscriber that is starved.
+const publishCapacity = 16_384
 
 /**
  * The actor for one backend MCP server: it owns the connection, restarts it with capped exponential backoff
@@ -157,6 +158,7 @@ const secretsOf = (endpoint: Connection.Endpoint) =>
 export const make = Effect.fnUntraced(function*(options: Options) {
   const { serverId, endpoint } = options
   const policy = options.restart ?? defaultRestartPolicy
+  const healthyAfterMillis = Duration.toMillis(Duration.fromInputUnsafe(policy.healthyAfter))
   const requestTimeout = Duration.fromInputUnsafe(options.requestTimeout)
   const handshakeTimeoutMillis = Duration.toMillis(Duration.fromInputUnsafe(options.handshakeTimeout ?? "30 seconds"))
   const redact = redactor(secretsOf(endpoint))
@@ -166,60 +168,77 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     health: { serverId, state: "starting", restarts: 0, failedStarts: 0, since: yield* Clock.currentTimeMillis },
     live: undefined
   })
-  const notifications = yield* Effect.acquireRelease(PubSub.unbounded<JSONRPCNotification>(), PubSub.shutdown)
-  const incoming = yield* Effect.acquireRelease(PubSub.unbounded<BackendRequest>(), PubSub.shutdown)
+  const notifications = yield* Effect.acquireRelease(PubSub.sliding<JSONRPCNotification>(publishCapacity), PubSub.shutdown)
+  const incoming = yield* Effect.acquireRelease(PubSub.sliding<BackendRequest>(publishCapacity), PubSub.shutdown)
   const requestListeners = yield* Ref.make(0)
-  // Stderr lines come from a Node callback; a bounded queue decouples them from the logger.
-  const stderr = yield* Effect.acquireRelease(Queue.sliding<string>(1_000), Queue.shutdown)
-  yield* Queue.take(stderr).pipe(
-    Effect.flatMap((line) => Effect.logInfo(redact(line)).pipe(Effect.annotateLogs({ serverId, stream: "stderr" }))),
-    Effect.forever,
-    Effect.forkScoped
-  )
+  // Stderr lines and transport errors come from Node callbacks; a bounded queue hands them to the logger.
+  const logs = yield* Effect.acquireRelease(Queue.sliding<Effect.Effect<void>>(1_000), Queue.shutdown)
+  yield* Queue.take(logs).pipe(Effect.flatten, Effect.forever, Effect.annotateLogs({ serverId }), Effect.forkScoped)
 
   let nextId = 1
   const setHealth = (update: (health: Health) => Health) =>
     Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      SubscriptionRef.update(state, (s) => ({ ...s, health: { ...update(s.health), since: now } })))
+      SubscriptionRef.update(state, (s) => {
+        const next = update(s.health)
+        return { ...s, health: { ...next, since: next.state === s.health.state ? s.health.since : now } }
+      }))
 
-  const sendRaw = (live: Live, message: JSONRPCMessage, method: string) =>
-    Effect.tryPromise({
-      try: () => live.connection.transport.send(message),
-      catch: (error): BackendSendFailed | SessionLost =>
-        isSessionLost(error, live)
-          ? new SessionLost()
-          : new BackendSendFailed({ serverId, method, reason: Connection.describe(error) })
-    })
+  const failure = (live: Live, method: string, error: unknown): RequestFailure =>
+    isSessionLost(error, live)
+      ? new SessionLost()
+      : new BackendSendFailed({ serverId, method, reason: redact(Connection.describe(error)) })
 
   /** Called synchronously by the transport for every message the backend sends. */
-  const dispatch = (inFlight: InFlight.InFlight, send: (message: JSONRPCMessage) => void) =>
-  (message: JSONRPCMessage) => {
+  const dispatch = (live: () => Live | undefined) => (message: JSONRPCMessage) => {
+    const current = live()
     if (!("method" in message)) {
-      if (typeof message.id === "number") inFlight.settle(message.id, message)
+      if (typeof message.id === "number") current?.inFlight.settle(message.id, message)
     } else if (!("id" in message)) {
       PubSub.publishUnsafe(notifications, message)
+    } else if (current === undefined) {
+      return // a request during the handshake is the SDK Client's to answer
     } else if (message.method === "ping") {
-      send({ jsonrpc: "2.0", id: message.id, result: {} })
+      current.post({ jsonrpc: "2.0", id: message.id, result: {} })
     } else if (Ref.getUnsafe(requestListeners) === 0) {
       // Nobody could answer: say so at once rather than let the backend wait for its own timeout.
-      send({
+      current.post({
         jsonrpc: "2.0",
         id: message.id,
         error: { code: -32601, message: `no client session can answer ${message.method} right now` }
       })
     } else {
-      PubSub.publishUnsafe(incoming, { serverId, request: message })
+      PubSub.publishUnsafe(incoming, {
+        serverId,
+        request: message,
+        respond: (response) => sendOn(current, response, "response")
+      })
     }
+  }
+
+  /** Sends one message on a given connection, failing if that connection is gone. */
+  const sendOn = (live: Live, message: JSONRPCMessage, method: string) =>
+    Effect.gen(function*() {
+      if ((yield* SubscriptionRef.get(state)).live !== live) return yield* new BackendClosed({ serverId, method })
+      return yield* Effect.tryPromise({
+        try: () => live.connection.transport.send(message),
+        catch: (error) => new BackendSendFailed({ serverId, method, reason: redact(Connection.describe(error)) })
+      }).pipe(
+        Effect.timeoutOrElse({
+          duration: requestTimeout,
+          orElse: () => Effect.fail(new BackendSendFailed({ serverId, method, reason: "the send did not complete" }))
+        })
+      )
+    })
+
+  /** Cancels a request at the backend: a modern HTTP request by aborting its stream, others by notification. */
+  const cancelAt = (live: Live, id: number, entry: InFlight.Entry<RequestFailure>, reason: string) => {
+    if (entry.abort !== undefined) entry.abort.abort(reason)
+    else live.post(cancellation(id, reason))
   }
 
   /** One life of the connection: connect, serve until it closes. Fails unless it lived long enough to count. */
   const life = Effect.gen(function*() {
-    const closed = Deferred.makeUnsafe<void>()
-    let transportSend: (message: JSONRPCMessage) => void = () => {}
-    const inFlight = yield* InFlight.make({
-      serverId,
-      onTimeout: (id) => Effect.sync(() => transportSend(cancellation(id, "timeout")))
-    })
+    let live: Live | undefined
     const connection = yield* Connection.connect({
       serverId,
       endpoint,
@@ -227,16 +246,29 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       handshakeTimeoutMillis,
       tracker: options.tracker,
       handlers: {
-        onMessage: dispatch(inFlight, (message) => transportSend(message)),
-        onClose: () => Deferred.doneUnsafe(closed, Exit.void),
-        onStderrLine: (line) => Queue.offerUnsafe(stderr, line)
+        onMessage: dispatch(() => live),
+        onError: (error, fatal) =>
+          Queue.offerUnsafe(
+            logs,
+            (fatal ? Effect.logWarning : Effect.logDebug)(`transport: ${redact(Connection.describe(error))}`)
+          ),
+        onStderrLine: (line) =>
+          Queue.offerUnsafe(logs, Effect.logInfo(redact(line)).pipe(Effect.annotateLogs({ stream: "stderr" })))
       }
     })
-    transportSend = (message) => void connection.transport.send(message).catch(() => undefined)
+    const inFlight = yield* InFlight.make<RequestFailure>({
+      serverId,
+      onTimeout: (id, entry) => live !== undefined && cancelAt(live, id, entry, "timeout")
+    })
+    const self: Live = {
+      connection,
+      inFlight,
+      post: (message, onFailure) => void connection.transport.send(message).catch((error) => onFailure?.(error))
+    }
+    live = self
     yield* eras.record(serverId, connection.verdict)
-    const live: Live = { connection, inFlight }
     const readyAt = yield* Clock.currentTimeMillis
-    yield* SubscriptionRef.update(state, (s) => ({ ...s, live }))
+    yield* SubscriptionRef.update(state, (s) => ({ ...s, live: self }))
     yield* setHealth((h) => {
       const { lastError: _, ...rest } = h
       return {
@@ -250,30 +282,26 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       }
     })
     yield* Effect.logInfo(`ready (${connection.info.era} era, protocol ${connection.info.protocolVersion})`)
-    yield* Deferred.await(closed).pipe(
+    yield* connection.closed.pipe(
       // Whatever ends this life (the backend died, or the gateway is stopping), nothing in flight hangs.
       Effect.ensuring(Effect.gen(function*() {
-        yield* SubscriptionRef.update(state, (s) => ({ ...s, live: undefined }))
+        yield* SubscriptionRef.update(state, (s) => (s.live === self ? { ...s, live: undefined } : s))
         inFlight.failAll((entry) => new BackendClosed({ serverId, method: entry.method }))
       }))
     )
-    const livedFor = (yield* Clock.currentTimeMillis) - readyAt
-    const healthy = livedFor >= Duration.toMillis(Duration.fromInputUnsafe(policy.healthyAfter))
+    const healthy = (yield* Clock.currentTimeMillis) - readyAt >= healthyAfterMillis
     yield* setHealth((h) => ({ ...h, state: "restarting", restarts: h.restarts + 1, lastError: "connection closed" }))
     yield* Effect.logWarning("connection closed; restarting")
-    return yield* Effect.fail(new ConnectionEnded(healthy))
+    return yield* new ConnectionEnded({ healthy })
   }).pipe(
     Effect.scoped,
     Effect.tapError((error) =>
       error._tag === "BackendStartFailed"
-        ? setHealth((h) => ({
-          ...h,
-          state: "failed",
-          failedStarts: h.failedStarts + 1,
-          lastError: (error as BackendStartFailed).reason
-        })).pipe(
-          Effect.andThen(Effect.logWarning(`start failed: ${redact((error as BackendStartFailed).reason)}`))
-        )
+        ? Effect.gen(function*() {
+          const reason = redact((error as BackendStartFailed).reason)
+          yield* setHealth((h) => ({ ...h, state: "failed", failedStarts: h.failedStarts + 1, lastError: reason }))
+          yield* Effect.logWarning(`start failed: ${reason}`)
+        })
         : Effect.void
     )
   )
@@ -286,28 +314,31 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const supervise = life.pipe(
     Effect.catchIf((error) => error._tag === "ConnectionEnded" && error.healthy, () => Effect.void),
     Effect.retry({ schedule: backoff }),
-    Effect.forever
+    Effect.forever,
+    // Only a bug gets here, and it would leave the backend dead: say so loudly.
+    Effect.tapCause((cause) => Effect.logError("backend supervisor stopped", cause))
   )
   yield* supervise.pipe(Effect.annotateLogs({ serverId }), Effect.forkScoped)
 
   /** The live connection; while one is being (re)established, waits for it up to `timeout`. */
-  const awaitLive = (timeout: Duration.Duration, method: string) =>
-    Effect.gen(function*() {
-      const current = yield* SubscriptionRef.get(state)
-      if (current.live !== undefined) return current.live
-      if (current.health.state === "failed") {
-        return yield* new BackendUnavailable({ serverId, status: current.health.state })
-      }
-      return yield* SubscriptionRef.changes(state).pipe(
-        Stream.map((s) => s.live),
-        Stream.filter((live): live is Live => live !== undefined),
-        Stream.runHead,
-        Effect.flatMap((live) => live._tag === "Some" ? Effect.succeed(live.value) : Effect.fail(unavailable(method))),
-        Effect.timeoutOrElse({ duration: timeout, orElse: () => Effect.fail(unavailable(method)) })
-      )
-    })
-  const unavailable = (_method: string) =>
-    new BackendUnavailable({ serverId, status: SubscriptionRef.getUnsafe(state).health.state })
+  const awaitLive = (timeout: Duration.Duration, exclude?: Live) => {
+    const usable = (s: State) => s.live !== undefined && s.live !== exclude
+    const unavailable = (s: State) => new BackendUnavailable({ serverId, status: s.health.state })
+    return SubscriptionRef.changes(state).pipe(
+      // A backend that failed to start is not waited for: it retries on its own schedule.
+      Stream.filter((s) => usable(s) || s.health.state === "failed"),
+      Stream.runHead,
+      Effect.flatMap((found) =>
+        found._tag === "Some" && found.value.live !== undefined && usable(found.value)
+          ? Effect.succeed(found.value.live)
+          : Effect.flatMap(SubscriptionRef.get(state), (s) => Effect.fail(unavailable(s)))
+      ),
+      Effect.timeoutOrElse({
+        duration: timeout,
+        orElse: () => Effect.flatMap(SubscriptionRef.get(state), (s) => Effect.fail(unavailable(s)))
+      })
+    )
+  }
 
   /** Modern-era servers are stateless: every request carries the client's identity in `_meta`. */
   const envelope = (live: Live, request: JSONRPCRequest): JSONRPCRequest => {
@@ -327,45 +358,64 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     }
   }
 
-  const requestOnce = (request: JSONRPCRequest, timeout: Duration.Duration) =>
+  const requestOn = (live: Live, request: JSONRPCRequest, timeout: Duration.Duration) =>
     Effect.gen(function*() {
-      const live = yield* awaitLive(timeout, request.method)
       const id = nextId++
-      const reply = yield* live.inFlight.register(id, request.id, request.method, Duration.toMillis(timeout))
-      return yield* sendRaw(live, { ...envelope(live, request), id }, request.method).pipe(
-        Effect.andThen(Deferred.await(reply)),
+      // A modern-era HTTP request is cancelled by closing its own response stream.
+      const abort = live.connection.info.era === "modern" && endpoint.kind !== "stdio" ? new AbortController() : undefined
+      const reply = yield* live.inFlight.register(
+        id,
+        { callerId: request.id, method: request.method, abort },
+        Duration.toMillis(timeout)
+      )
+      // Fire and forget: the reply is all the caller waits on, so its deadline holds even if sending hangs.
+      void live.connection.transport.send(
+        { ...envelope(live, request), id },
+        abort === undefined ? undefined : { requestSignal: abort.signal }
+      ).catch((error) => live.inFlight.fail(id, failure(live, request.method, error)))
+      return yield* Deferred.await(reply).pipe(
         // The caller went away (its session closed): the backend need not finish the work.
         Effect.onInterrupt(() =>
-          live.inFlight.forget(id)
-            ? sendRaw(live, cancellation(id, "the client went away"), "cancel").pipe(Effect.ignore)
-            : Effect.void
-        ),
-        Effect.onError(() => Effect.sync(() => live.inFlight.forget(id))),
-        Effect.tapError((error) =>
-          // The server forgot our session: close this connection so the supervisor reconnects at once.
-          error._tag === "SessionLost"
-            ? Effect.promise(() => live.connection.transport.close().catch(() => undefined))
-            : Effect.void
+          Effect.sync(() => {
+            const entry = live.inFlight.forget(id)
+            if (entry !== undefined) cancelAt(live, id, entry, "the client went away")
+          })
         )
       )
     })
 
   const request = (request: JSONRPCRequest, options?: { readonly timeout?: Duration.Input }) => {
     const timeout = options?.timeout === undefined ? requestTimeout : Duration.fromInputUnsafe(options.timeout)
-    return requestOnce(request, timeout).pipe(
-      // One transparent retry on the new session; a second loss in a row is reported.
-      Effect.catchTag("SessionLost", () => requestOnce(request, timeout)),
+    const attempt = (exclude?: Live): Effect.Effect<JSONRPCResponse, BackendError | SessionLost> =>
+      Effect.flatMap(awaitLive(timeout, exclude), (live) =>
+        requestOn(live, request, timeout).pipe(
+          Effect.catchTag("SessionLost", (lost) =>
+            // The server forgot our session: drop this connection (the supervisor reconnects at once) and
+            // send once more on the next one; a second loss in a row is reported.
+            exclude === undefined
+              ? Effect.promise(() => live.connection.transport.close().catch(() => undefined)).pipe(
+                Effect.andThen(attempt(live))
+              )
+              : Effect.fail(lost)
+          )
+        ))
+    return attempt().pipe(
       Effect.catchTag("SessionLost", () =>
         Effect.fail(new BackendSendFailed({ serverId, method: request.method, reason: "the server lost the session" })))
     )
   }
 
-  const sendWhenLive = (message: JSONRPCMessage, method: string) =>
-    awaitLive(requestTimeout, method).pipe(
-      Effect.flatMap((live) => sendRaw(live, message, method)),
-      Effect.catchTag("SessionLost", () =>
-        Effect.fail(new BackendSendFailed({ serverId, method, reason: "the server lost the session" })))
-    )
+  const notify = (notification: JSONRPCNotification) =>
+    Effect.flatMap(awaitLive(requestTimeout), (live) => sendOn(live, notification, notification.method))
+
+  /** A scoped subscription: subscribed before this returns, counted while it lasts. */
+  const subscribe = <A>(pubsub: PubSub.PubSub<A>, onCount?: (delta: number) => Effect.Effect<void>) =>
+    Effect.gen(function*() {
+      const subscription = yield* PubSub.subscribe(pubsub)
+      // Acquired after the subscription, so released before it: never counted without one.
+      if (onCount !== undefined) yield* Effect.acquireRelease(onCount(1), () => onCount(-1))
+      return Stream.fromSubscription(subscription)
+    })
 
   return {
     serverId,
@@ -373,12 +423,9 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     healthChanges: SubscriptionRef.changes(state).pipe(Stream.map((s) => s.health), Stream.changes),
     info: Effect.map(SubscriptionRef.get(state), (s) => s.live?.connection.info),
     request,
-    notify: (notification) => sendWhenLive(notification, notification.method),
-    notifications: Stream.fromPubSub(notifications),
-    requests: Stream.unwrap(
-      Effect.acquireRelease(Ref.update(requestListeners, (n) => n + 1), () => Ref.update(requestListeners, (n) => n - 1))
-        .pipe(Effect.as(Stream.fromPubSub(incoming)))
-    ),
-    respond: (response) => sendWhenLive(response, "response")
+    notify,
+    subscribeNotifications: subscribe(notifications),
+    subscribeRequests: subscribe(incoming, (delta) => Ref.update(requestListeners, (n) => n + delta))
   } satisfies Backend as Backend
 })
+

@@ -2,6 +2,7 @@ import {
   Client,
   type JSONRPCMessage,
   type PriorDiscovery,
+  ProtocolError,
   SdkError,
   SdkErrorCode,
   type ServerCapabilities,
@@ -9,7 +10,7 @@ import {
   StreamableHTTPClientTransport,
   type Transport
 } from "@modelcontextprotocol/client"
-import { Effect, Exit, Scope } from "effect"
+import { Deferred, Effect, Exit, Scope } from "effect"
 import { BackendStartFailed } from "./BackendErrors.ts"
 import { clientCapabilities, clientInfo } from "./GatewayIdentity.ts"
 import { ProcessGroupStdioTransport } from "./ProcessGroupStdioTransport.ts"
@@ -44,7 +45,8 @@ export interface ServerInfo {
 /** The transport's callbacks once the gateway owns it (after the handshake). */
 export interface Handlers {
   readonly onMessage: (message: JSONRPCMessage) => void
-  readonly onClose: () => void
+  /** Transport errors, already judged: `fatal` ones close the connection (the backend then restarts it). */
+  readonly onError: (error: Error, fatal: boolean) => void
   readonly onStderrLine: (line: string) => void
 }
 
@@ -55,6 +57,8 @@ export interface Connection {
   /** The verdict to reuse on the next connect, so the era probe runs once per backend. */
   readonly verdict: PriorDiscovery
   readonly pid: number | undefined
+  /** Completes when this connection's transport has closed (the process died, the stream broke, or we closed it). */
+  readonly closed: Effect.Effect<void>
 }
 
 export interface ConnectOptions {
@@ -89,6 +93,17 @@ const makeTransport = (options: ConnectOptions): Transport => {
 /** A connect that failed because the cached verdict (or the probe) no longer fits the server. */
 const isEraFailure = (error: unknown) => error instanceof SdkError && error.code === SdkErrorCode.EraNegotiationFailed
 
+/** The server answered, but refused the handshake (a protocol-level refusal, not a spawn or network error). */
+const isRefusal = (error: unknown) => error instanceof SdkError || error instanceof ProtocolError
+
+/**
+ * Which transport errors end the connection. The legacy SSE transport has one stream: when it breaks, its
+ * EventSource reconnects into a new, never-initialized session, so the gateway must reconnect itself. The
+ * Streamable HTTP transport gives up its GET stream after its own retries and says so only here.
+ */
+const isFatal = (endpoint: Endpoint, error: Error) =>
+  endpoint.kind === "sse" || (endpoint.kind === "streamable-http" && /maximum reconnection attempts/i.test(error.message))
+
 /** Error text for logs and health: the cause's message only, never the config (which holds secrets). */
 export const describe = (error: unknown): string => error instanceof Error ? error.message : String(error)
 
@@ -104,6 +119,17 @@ export const connect = Effect.fnUntraced(function*(options: ConnectOptions) {
         Effect.sync(() => makeTransport(options)),
         (transport) => Effect.promise(() => transport.close().catch(() => undefined))
       )
+      // Set before the handshake: the SDK's Client chains them, so a close during the handshake is not missed.
+      const onError = (error: Error) => {
+        const fatal = isFatal(options.endpoint, error)
+        options.handlers.onError(error, fatal)
+        if (fatal) void transport.close().catch(() => undefined)
+      }
+      // One per attempt: a failed attempt's transport closing must not end the next attempt's connection.
+      const closed = Deferred.makeUnsafe<void>()
+      const onClose = () => Deferred.doneUnsafe(closed, Exit.void)
+      transport.onclose = onClose
+      transport.onerror = onError
       const client = new Client(clientInfo, {
         capabilities: clientCapabilities,
         versionNegotiation: { mode: "auto", probe: { timeoutMs: options.handshakeTimeoutMillis } }
@@ -117,11 +143,18 @@ export const connect = Effect.fnUntraced(function*(options: ConnectOptions) {
             // Same microtask as the handshake's end: no message can slip in between the SDK's
             // handlers and ours. The Client is dropped; the transport is ours from here on.
             transport.onmessage = options.handlers.onMessage
-            transport.onclose = options.handlers.onClose
-            transport.onerror = () => {}
+            transport.onclose = onClose
+            transport.onerror = onError
           }),
         catch: (error) => error
-      })
+      }).pipe(
+        // The SDK's timeout covers requests, not `start()`: an SSE server that never sends its endpoint
+        // event would otherwise keep the backend "starting" forever.
+        Effect.timeoutOrElse({
+          duration: options.handshakeTimeoutMillis,
+          orElse: () => Effect.fail(new Error(`no handshake within ${options.handshakeTimeoutMillis} ms`))
+        })
+      )
       const era: Era = client.getProtocolEra() ?? "legacy"
       const discover = client.getDiscoverResult()
       const serverInfo = client.getServerVersion() ?? { name: options.serverId, version: "unknown" }
@@ -136,7 +169,7 @@ export const connect = Effect.fnUntraced(function*(options: ConnectOptions) {
         ? { kind: "modern", discover }
         : { kind: "legacy" }
       const pid = transport instanceof ProcessGroupStdioTransport ? transport.pid ?? undefined : undefined
-      return { info, transport, verdict, pid } satisfies Connection
+      return { info, transport, verdict, pid, closed: Deferred.await(closed) } satisfies Connection
     })
 
   const scope = yield* Effect.scope
@@ -151,7 +184,7 @@ export const connect = Effect.fnUntraced(function*(options: ConnectOptions) {
     })
   return yield* once(options.prior).pipe(
     Effect.catch((error) =>
-      options.prior !== undefined
+      options.prior !== undefined && isRefusal(error)
         // The cached verdict no longer fits (the server changed): probe afresh.
         ? once(undefined)
         : isEraFailure(error)

@@ -37,6 +37,7 @@ export class ProcessGroupStdioTransport implements Transport {
   #child: ChildProcess | undefined
   #pgid: number | undefined
   #exited: Promise<void> | undefined
+  #stdoutEnded: Promise<void> | undefined
   #closing: Promise<void> | undefined
   #closeFired = false
 
@@ -63,6 +64,7 @@ export class ProcessGroupStdioTransport implements Transport {
       })
       this.#child = child
       this.#exited = new Promise((done) => child.once("exit", () => done()))
+      this.#stdoutEnded = new Promise((done) => child.stdout?.once("close", () => done()))
       child.once("error", (error) => {
         // Spawn failures (ENOENT, EACCES) arrive here instead of "spawn".
         if (this.#pgid === undefined) reject(error)
@@ -87,6 +89,11 @@ export class ProcessGroupStdioTransport implements Transport {
       child.stderr?.on("data", (text: string) => {
         const lines = (pending + text).split("\n")
         pending = lines.pop() ?? ""
+        // Output without newlines must not grow without bound: past 64 KiB it is logged as a line.
+        if (pending.length > maxStderrLine) {
+          lines.push(pending)
+          pending = ""
+        }
         for (const line of lines) if (line.length > 0) params.onStderrLine?.(line)
       })
       child.stderr?.on("end", () => {
@@ -113,7 +120,15 @@ export class ProcessGroupStdioTransport implements Transport {
   }
 
   #onData(chunk: Buffer) {
-    this.#readBuffer.append(chunk)
+    try {
+      this.#readBuffer.append(chunk)
+    } catch (error) {
+      // Over the buffer limit (a message, or output without a newline, beyond 10 MiB): the stream can no
+      // longer be framed. Report it and end the connection; the backend restarts it.
+      this.onerror?.(error instanceof Error ? error : new Error(String(error)))
+      void this.close()
+      return
+    }
     for (;;) {
       let message: JSONRPCMessage | null
       try {
@@ -141,9 +156,12 @@ export class ProcessGroupStdioTransport implements Transport {
       if (!(await settlesWithin(exited, eofGrace))) {
         signalGroup(pgid, "SIGTERM")
         if (!(await settlesWithin(exited, termGrace))) signalGroup(pgid, "SIGKILL")
-        await exited
+        // Bounded even now: a process stuck in uninterruptible sleep must not hang the gateway's shutdown.
+        await settlesWithin(exited, termGrace)
       }
     }
+    // The leader's last messages may still be in the pipe when it exits: read them before closing it.
+    await settlesWithin(this.#stdoutEnded ?? Promise.resolve(), 500)
     // The leader is gone, but a wrapper's child or a grandchild may still hold the group.
     if (groupAlive(pgid)) {
       signalGroup(pgid, "SIGTERM")
@@ -165,6 +183,8 @@ export class ProcessGroupStdioTransport implements Transport {
     this.onclose?.()
   }
 }
+
+const maxStderrLine = 64 * 1024
 
 const signalGroup = (pgid: number, signal: NodeJS.Signals) => {
   try {

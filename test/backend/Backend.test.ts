@@ -56,7 +56,8 @@ describe("Backend over real transports", () => {
       assert.include(textOf(a), "Echo: a")
       assert.include(textOf(b), "Echo: b")
 
-      const progress = yield* backend.notifications.pipe(
+      const notifications = yield* backend.subscribeNotifications
+      const progress = yield* notifications.pipe(
         Stream.filter((n) => n.method === "notifications/progress"),
         Stream.take(2),
         Stream.runCollect,
@@ -87,7 +88,8 @@ describe("Backend over real transports", () => {
         const answer = yield* echo(backend, `${mode}-1`, { message: mode })
         assert.strictEqual(answer.id, `${mode}-1`)
         assert.include(textOf(answer), `Echo: ${mode}`)
-        const logged = yield* backend.notifications.pipe(
+        const notifications = yield* backend.subscribeNotifications
+        const logged = yield* notifications.pipe(
           Stream.filter((n) => n.method === "notifications/progress"),
           Stream.runHead,
           Effect.forkChild({ startImmediately: true })
@@ -149,18 +151,18 @@ describe("Backend over real transports", () => {
       const refused = yield* backend.request(sampling, { timeout: "5 seconds" })
       assert.include(textOf(refused), "no client session can answer")
 
-      const answering = yield* backend.requests.pipe(
+      const requests = yield* backend.subscribeRequests
+      const answering = yield* requests.pipe(
         Stream.take(1),
-        Stream.runForEach(({ request }) =>
-          backend.respond({
+        Stream.runForEach(({ request, respond }) =>
+          respond({
             jsonrpc: "2.0",
             id: request.id,
             result: { role: "assistant", content: { type: "text", text: "sampled!" }, model: "test" }
           })
         ),
-        Effect.forkChild({ startImmediately: true })
+        Effect.forkChild
       )
-      yield* Effect.yieldNow
       const answered = yield* backend.request({ ...sampling, id: "s2" })
       assert.include(textOf(answered), "sampled!")
       yield* Fiber.join(answering)

@@ -33,6 +33,8 @@ const call = (backend: Backend.Backend, name: string, args: Record<string, unkno
 
 /** Lets real I/O happen (a process exiting, a pipe closing) without moving the virtual clock. */
 const settle = TestClock.withLive(Effect.sleep("300 millis"))
+/** Enough for a spawn that fails at once (ENOENT). */
+const settleBriefly = TestClock.withLive(Effect.sleep("50 millis"))
 
 describe("Backend supervision (virtual time)", () => {
   it.effect("a request the backend does not answer in time fails with RequestTimedOut, exactly at the deadline", () =>
@@ -104,23 +106,42 @@ describe("Backend supervision (virtual time)", () => {
       const delays = [1_000, 2_000, 4_000, 4_000, 4_000]
       for (const [index, delay] of delays.entries()) {
         yield* TestClock.adjust(delay - 1)
-        yield* settle
+        yield* settleBriefly
         assert.strictEqual((yield* backend.health).failedStarts, index + 1, `no retry before ${delay} ms`)
         yield* TestClock.adjust(1)
-        yield* settle
+        yield* settleBriefly
         assert.strictEqual((yield* backend.health).failedStarts, index + 2, `a retry at ${delay} ms`)
         assert.strictEqual((yield* backend.health).state, "failed")
       }
     }).pipe(Effect.provide(layers)))
 
-  it.effect("closing the scope ends the child process and fails nothing silently", () =>
+  it.effect("closing the scope ends the child process, and a request in flight fails with BackendClosed", () =>
     Effect.gen(function*() {
-      const pid = yield* Effect.scoped(Effect.gen(function*() {
+      const outer = yield* Effect.scope
+      const [pid, inFlight] = yield* Effect.scoped(Effect.gen(function*() {
         const backend = yield* make
         const ready = yield* awaitState(backend, "ready")
         assert.isTrue(isRunning(ready.pid ?? -1))
-        return ready.pid ?? -1
+        // The caller lives outside the backend's scope, as a session outlives nothing it does not own.
+        const inFlight = yield* call(backend, "slow", { ms: 600_000 }).pipe(Effect.flip, Effect.forkIn(outer))
+        yield* settle
+        return [ready.pid ?? -1, inFlight] as const
       }))
       assert.isFalse(isRunning(pid))
+      assert.strictEqual((yield* Fiber.join(inFlight))._tag, "BackendClosed")
+    }).pipe(Effect.provide(layers)))
+
+  it.effect("output that breaks the stdio framing (10 MiB without a newline) restarts the backend, nothing crashes", () =>
+    Effect.gen(function*() {
+      const backend = yield* make
+      const first = yield* awaitState(backend, "ready")
+      const error = yield* call(backend, "garbage", { bytes: 11 * 1024 * 1024 }).pipe(Effect.flip)
+      assert.strictEqual(error._tag, "BackendClosed")
+      yield* awaitGone(first.pid ?? -1).pipe(TestClock.withLive)
+      yield* awaitState(backend, "restarting")
+      yield* TestClock.adjust("1 second")
+      const second = yield* awaitState(backend, "ready")
+      assert.notStrictEqual(second.pid, first.pid)
+      assert.include(JSON.stringify(yield* call(backend, "echo", { text: "framed again" })), "framed again")
     }).pipe(Effect.provide(layers)))
 })

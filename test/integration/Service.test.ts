@@ -59,7 +59,8 @@ describe("the service (npm start)", () => {
       const pids = ready.backends.map((b) => b.pid ?? -1)
       for (const pid of pids) assert.isTrue(isRunning(pid))
       yield* stop(service.child)
-      yield* exitOf(service).pipe(Effect.timeout("10 seconds"))
+      const code = yield* exitOf(service).pipe(Effect.timeout("10 seconds"))
+      assert.strictEqual(code, 0, "a signal is the normal way to stop a service")
       for (const pid of pids) yield* awaitGone(pid, 1_000)
     }), 60_000)
 
@@ -78,7 +79,7 @@ describe("the service (npm start)", () => {
       const code = yield* exitOf(service).pipe(Effect.timeout("15 seconds"))
       assert.strictEqual(code, 1)
       const stderr = service.out.stderr
-      for (const path of ["mcpServers", "mcpServers.ok.url", "clients.alice", "streaming.heartbeatIntervalSeconds"]) {
+      for (const path of ["mcpServers.bad__id:", "mcpServers.ok.url:", "clients.alice:", "clients.alice.servers[0]:", "streaming.heartbeatIntervalSeconds:"]) {
         assert.include(stderr, path)
       }
       assert.notMatch(stderr, /^\s+at /m, "no stack trace")
