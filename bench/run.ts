@@ -16,6 +16,8 @@ import * as Fixtures from "../test/fixtures/Fixtures.ts"
 
 const calls = 2_000
 const warmup = 200
+/** Rows alternate between the two sides, and the median round is printed: one round swings ±30 % here. */
+const rounds = 5
 
 interface Result {
   readonly perSecond: number
@@ -46,6 +48,11 @@ const measure = (call: () => Promise<unknown>, concurrency: number) =>
     return { perSecond: (calls / elapsed) * 1000, p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) }
   })
 
+const median = (results: ReadonlyArray<Result>): Result => {
+  const sorted = [...results].sort((a, b) => a.perSecond - b.perSecond)
+  return sorted[Math.floor(sorted.length / 2)] ?? { perSecond: 0, p50: 0, p99: 0 }
+}
+
 const line = (label: string, result: Result, baseline?: Result) =>
   Console.log(
     `${label.padEnd(44)} ${result.perSecond.toFixed(0).padStart(7)} req/s  p50 ${result.p50.toFixed(2)} ms  p99 ${
@@ -65,11 +72,11 @@ const sdkBaseline = Effect.acquireRelease(
 )
 
 const program = Effect.gen(function*() {
-  yield* Console.log(`Node ${process.version}; ${calls} echo calls per row after ${warmup} warm-up calls\n`)
+  yield* Console.log(
+    `Node ${process.version}; ${calls} echo calls per row after ${warmup} warm-up calls; median of ${rounds} rounds\n`
+  )
   const client = yield* sdkBaseline
   const viaSdk = () => client.callTool({ name: "echo", arguments: { message: "x" } })
-  const baseSeq = yield* measure(viaSdk, 1)
-  const base32 = yield* measure(viaSdk, 32)
 
   const backend = yield* Backend.make({
     serverId: "everything",
@@ -84,8 +91,15 @@ const program = Effect.gen(function*() {
     Effect.runPromiseWith(services)(
       backend.request({ jsonrpc: "2.0", id: id++, method: "tools/call", params: { name: "echo", arguments: { message: "x" } } })
     )
-  const gwSeq = yield* measure(viaBackend, 1)
-  const gw32 = yield* measure(viaBackend, 32)
+
+  const results = { baseSeq: [] as Array<Result>, gwSeq: [] as Array<Result>, base32: [] as Array<Result>, gw32: [] as Array<Result> }
+  for (let round = 0; round < rounds; round++) {
+    results.baseSeq.push(yield* measure(viaSdk, 1))
+    results.gwSeq.push(yield* measure(viaBackend, 1))
+    results.base32.push(yield* measure(viaSdk, 32))
+    results.gw32.push(yield* measure(viaBackend, 32))
+  }
+  const [baseSeq, gwSeq, base32, gw32] = [median(results.baseSeq), median(results.gwSeq), median(results.base32), median(results.gw32)]
 
   yield* Console.log("server-everything over stdio")
   yield* line("  SDK Client, sequential (baseline)", baseSeq)

@@ -324,6 +324,10 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const awaitLive = (timeout: Duration.Duration, exclude?: Live) => {
     const usable = (s: State) => s.live !== undefined && s.live !== exclude
     const unavailable = (s: State) => new BackendUnavailable({ serverId, status: s.health.state })
+    // The hot path: connected. Only otherwise is a change stream set up (and raced with the timeout).
+    const now = SubscriptionRef.getUnsafe(state)
+    if (now.live !== undefined && usable(now)) return Effect.succeed(now.live)
+    if (now.health.state === "failed") return Effect.fail(unavailable(now))
     return SubscriptionRef.changes(state).pipe(
       // A backend that failed to start is not waited for: it retries on its own schedule.
       Stream.filter((s) => usable(s) || s.health.state === "failed"),
