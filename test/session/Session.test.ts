@@ -1,0 +1,187 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, Fiber, Layer, Stream } from "effect"
+import { TestClock } from "effect/testing"
+import * as Backend from "../../src/backend/Backend.ts"
+import { EraCache } from "../../src/backend/EraCache.ts"
+import { Watchdog } from "../../src/backend/Watchdog.ts"
+import * as Session from "../../src/session/Session.ts"
+import type { SessionEvent } from "../../src/session/SessionEvent.ts"
+import * as Fixtures from "../fixtures/Fixtures.ts"
+
+// Virtual time throughout (TestClock); the fixture backend is a real process, waited for in live time.
+const layers = Layer.merge(Watchdog.layer, EraCache.layer())
+
+const fixtureBackend = Effect.gen(function*() {
+  const backend = yield* Backend.make({
+    serverId: "fx",
+    endpoint: { kind: "stdio", command: Fixtures.nodeBinary, args: [Fixtures.legacyServer], env: {} },
+    requestTimeout: "60 seconds",
+    tracker: yield* Watchdog
+  })
+  yield* backend.healthChanges.pipe(Stream.filter((h) => h.state === "ready"), Stream.runHead)
+  return backend
+})
+
+const makeSession = (backends: ReadonlyMap<string, Backend.Backend>, overrides: Partial<Session.Options> = {}) =>
+  Session.make({
+    id: "s1",
+    client: { id: "alice", servers: [...backends.keys()], namespacing: "on" },
+    backends,
+    maxPendingEvents: 100,
+    heartbeatInterval: "30 seconds",
+    idleTimeout: "1 hour",
+    requestTimeout: () => Duration.seconds(10),
+    ...overrides
+  })
+
+/** Collects events from a stream in the background; `take` resolves once `n` have arrived. */
+const collect = (stream: Stream.Stream<SessionEvent>, n: number) =>
+  stream.pipe(Stream.take(n), Stream.runCollect, Effect.forkChild({ startImmediately: true }))
+
+const live = (millis: number) => TestClock.withLive(Effect.sleep(millis))
+
+const call = (id: number, name: string, args: Record<string, unknown>) => ({
+  jsonrpc: "2.0" as const,
+  id,
+  method: "tools/call",
+  params: { name: `fx__${name}`, arguments: args }
+})
+
+describe("Session (virtual time)", () => {
+  it.effect("sends a heartbeat every interval while a stream listens, none before", () =>
+    Effect.gen(function*() {
+      const session = yield* makeSession(new Map())
+      const events = yield* collect(session.stream(undefined), 3)
+      yield* TestClock.adjust("29 seconds")
+      assert.isUndefined(events.pollUnsafe())
+      yield* TestClock.adjust("61 seconds")
+      const beats = yield* Fiber.join(events)
+      assert.deepStrictEqual(beats.map((e) => e.event), ["heartbeat", "heartbeat", "heartbeat"])
+      assert.deepStrictEqual(beats.map((e) => e.data), [{ timestamp: 30_000 }, { timestamp: 60_000 }, { timestamp: 90_000 }])
+      assert.isTrue(beats[0]!.id < beats[1]!.id && beats[1]!.id < beats[2]!.id)
+    }))
+
+  it.effect("expires after the idle timeout with no stream and no request; `closed` is the last event", () =>
+    Effect.gen(function*() {
+      const session = yield* makeSession(new Map(), { idleTimeout: "10 minutes" })
+      yield* TestClock.adjust("9 minutes")
+      yield* session.submit({ jsonrpc: "2.0", method: "notifications/initialized" }) // activity
+      yield* TestClock.adjust("9 minutes")
+      const waiting = yield* Effect.forkChild(session.closed)
+      assert.isUndefined(waiting.pollUnsafe(), "activity 9 minutes ago: not idle long enough")
+      yield* TestClock.adjust("1 minute")
+      assert.strictEqual(yield* Fiber.join(waiting), "expired")
+      const all = yield* session.stream(0).pipe(Stream.runCollect)
+      assert.deepStrictEqual(all.map((e) => e.event), ["closed"])
+      assert.deepStrictEqual(all[0]?.data, { reason: "expired" })
+    }))
+
+  it.effect("an open stream keeps the session alive; the idle clock starts when it ends", () =>
+    Effect.gen(function*() {
+      const session = yield* makeSession(new Map(), { idleTimeout: "10 minutes", heartbeatInterval: "1 hour" })
+      const streaming = yield* Stream.runDrain(session.stream(undefined)).pipe(Effect.forkChild({ startImmediately: true }))
+      yield* TestClock.adjust("3 hours")
+      const waiting = yield* Effect.forkChild(session.closed)
+      assert.isUndefined(waiting.pollUnsafe())
+      yield* Fiber.interrupt(streaming)
+      yield* TestClock.adjust("9 minutes")
+      assert.isUndefined(waiting.pollUnsafe())
+      yield* TestClock.adjust("1 minute")
+      assert.strictEqual(yield* Fiber.join(waiting), "expired")
+    }))
+
+  it.effect("a request with no answer in time ends as an error event `request_timeout` with its request_id", () =>
+    Effect.gen(function*() {
+      const backend = yield* fixtureBackend
+      const session = yield* makeSession(new Map([["fx", backend]]))
+      const events = yield* collect(session.stream(undefined), 1)
+      const { request_id } = yield* session.submit(call(7, "slow", { ms: 600_000 }))
+      yield* live(200)
+      yield* TestClock.adjust("9999 millis")
+      assert.isUndefined(events.pollUnsafe())
+      yield* TestClock.adjust("1 millis")
+      const [error] = yield* Fiber.join(events)
+      assert.strictEqual(error?.event, "error")
+      if (error?.event !== "error") return
+      assert.strictEqual(error.data.request_id, request_id)
+      assert.strictEqual(error.data.server_id, "fx")
+      assert.strictEqual(error.data.error.code, "request_timeout")
+    }).pipe(Effect.provide(layers)))
+
+  it.effect("a response carries the client's own JSON-RPC id", () =>
+    Effect.gen(function*() {
+      const backend = yield* fixtureBackend
+      const session = yield* makeSession(new Map([["fx", backend]]))
+      const events = yield* collect(session.stream(undefined), 1)
+      const { request_id } = yield* session.submit(call(42, "echo", { text: "hi" }))
+      const [response] = yield* Fiber.join(events).pipe(TestClock.withLive)
+      assert.strictEqual(response?.event, "response")
+      if (response?.event !== "response") return
+      assert.strictEqual(response.data.request_id, request_id)
+      assert.strictEqual(response.data.server_id, "fx")
+      assert.strictEqual(response.data.response.id, 42)
+    }).pipe(Effect.provide(layers)))
+
+  it.effect("a client that does not read: heartbeats go first, then the session ends with `closed { overflow }`", () =>
+    Effect.gen(function*() {
+      const backend = yield* fixtureBackend
+      const session = yield* makeSession(new Map([["fx", backend]]), { maxPendingEvents: 5, heartbeatInterval: "1 second" })
+      // A stream is attached (so heartbeats are due) but stalls after its first event.
+      yield* session.stream(undefined).pipe(
+        Stream.tap(() => Effect.never),
+        Stream.runDrain,
+        Effect.forkChild({ startImmediately: true })
+      )
+      for (let i = 0; i < 4; i++) {
+        yield* session.submit(call(i, "echo", { text: `e${i}` }))
+      }
+      yield* live(300)
+      yield* TestClock.adjust("10 seconds") // 10 heartbeats due, at most 1 fits
+      const waiting = yield* Effect.forkChild(session.closed)
+      assert.isUndefined(waiting.pollUnsafe(), "heartbeats were dropped, not counted as overflow")
+      for (let i = 4; i < 8; i++) yield* session.submit(call(i, "echo", { text: `e${i}` }))
+      yield* live(300)
+      assert.strictEqual(yield* Fiber.join(waiting), "overflow")
+      const all = yield* session.stream(0).pipe(Stream.runCollect)
+      assert.strictEqual(all.at(-1)?.event, "closed")
+      assert.deepStrictEqual(all.at(-1)?.data, { reason: "overflow" })
+    }).pipe(Effect.provide(layers)))
+
+  it.effect("reconnecting with Last-Event-ID replays what was missed, then goes live; a gap says events_lost", () =>
+    Effect.gen(function*() {
+      const backend = yield* fixtureBackend
+      const session = yield* makeSession(new Map([["fx", backend]]), { maxPendingEvents: 3 })
+      const first = yield* collect(session.stream(undefined), 2)
+      yield* session.submit(call(1, "echo", { text: "one" }))
+      yield* session.submit(call(2, "echo", { text: "two" }))
+      const [one, two] = yield* Fiber.join(first).pipe(TestClock.withLive)
+      // The client saw only the first event before its connection dropped.
+      const second = yield* collect(session.stream(one!.id), 2)
+      yield* session.submit(call(3, "echo", { text: "three" }))
+      const [replayed, three] = yield* Fiber.join(second).pipe(TestClock.withLive)
+      assert.strictEqual(replayed?.id, two?.id)
+      assert.isAbove(three!.id, two!.id)
+
+      // More events than the buffer holds pass while no one listens; reconnecting from the start loses some.
+      for (let i = 4; i < 7; i++) yield* session.submit(call(i, "echo", { text: `n${i}` }))
+      yield* live(300)
+      const third = yield* collect(session.stream(one!.id), 4)
+      const [lost, ...rest] = yield* Fiber.join(third).pipe(TestClock.withLive)
+      assert.strictEqual(lost?.event, "error")
+      assert.strictEqual(lost?.event === "error" ? lost.data.error.code : "", "events_lost")
+      // Then the three it can still have, ids increasing along the stream.
+      assert.deepStrictEqual(rest.map((e) => e.event), ["response", "response", "response"])
+      const ids = [lost!.id, ...rest.map((e) => e.id)]
+      assert.deepStrictEqual(ids, [...ids].sort((a, b) => a - b))
+      assert.isTrue(ids[0]! > one!.id)
+    }).pipe(Effect.provide(layers)))
+
+  it.effect("a second stream takes over: the first one ends", () =>
+    Effect.gen(function*() {
+      const session = yield* makeSession(new Map())
+      const first = yield* Stream.runCollect(session.stream(undefined)).pipe(Effect.forkChild({ startImmediately: true }))
+      yield* Stream.runDrain(session.stream(undefined)).pipe(Effect.forkChild({ startImmediately: true }))
+      const ended = yield* Fiber.join(first)
+      assert.deepStrictEqual(ended, [])
+    }))
+})
