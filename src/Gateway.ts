@@ -1,16 +1,19 @@
 import { createServer } from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Layer } from "effect"
-import { HttpRouter } from "effect/http"
+import { Effect, Layer } from "effect"
+import { HttpRouter, HttpServer } from "effect/http"
 import { BackendPool } from "./backend/BackendPool.ts"
 import { EraCache } from "./backend/EraCache.ts"
 import { Watchdog } from "./backend/Watchdog.ts"
 import type { Config } from "./config/ConfigSchema.ts"
 import { GatewayConfig } from "./config/GatewayConfig.ts"
+import { Authenticator } from "./http/Auth.ts"
 import { HealthRoute } from "./http/HealthRoute.ts"
+import { SessionRoutes } from "./http/SessionRoutes.ts"
+import { SessionManager } from "./session/SessionManager.ts"
 
 /** Every route the gateway serves. */
-export const Routes = HealthRoute
+export const Routes = Layer.mergeAll(HealthRoute, SessionRoutes)
 
 /** The backend fleet for a config: the pool and what it needs (watchdog, era cache). */
 export const backendsLayer = (config: Config) =>
@@ -18,17 +21,31 @@ export const backendsLayer = (config: Config) =>
     Layer.provideMerge(Layer.mergeAll(GatewayConfig.layer(config), Watchdog.layer, EraCache.layer()))
   )
 
+/** What the routes use: sessions over the fleet, and the authenticator. */
+export const servicesLayer = (config: Config) =>
+  Layer.mergeAll(SessionManager.layer, Authenticator.layer).pipe(Layer.provideMerge(backendsLayer(config)))
+
 /**
- * The whole gateway as one layer: the fleet and the HTTP server on `listen.host:listen.port`. Closing it
- * stops the server, then every backend (children and their process groups included).
+ * Stopping: sessions end first (each stream gets `closed { reason: "shutdown" }` and finishes), then the HTTP
+ * server closes with no stream left to wait for, then the backends. Needing the server makes this layer
+ * start after it, so it stops before it.
  */
+const CloseSessionsFirst = Layer.effectDiscard(Effect.gen(function*() {
+  yield* HttpServer.HttpServer
+  const sessions = yield* SessionManager
+  yield* Effect.addFinalizer(() => sessions.closeAll("shutdown"))
+}))
+
+/** The gateway's routes served by an `HttpServer` the caller provides (a Node server, or a test server). */
+export const serve = (config: Config) =>
+  Layer.merge(HttpRouter.serve(Routes), CloseSessionsFirst).pipe(Layer.provide(servicesLayer(config)))
+
+/** The whole gateway as one layer on `listen.host:listen.port`. */
 export const layer = (config: Config) =>
-  HttpRouter.serve(Routes).pipe(
-    Layer.provide(backendsLayer(config)),
+  serve(config).pipe(
     Layer.provideMerge(NodeHttpServer.layer(createServer, {
       host: config.listen.host,
       port: config.listen.port,
       gracefulShutdownTimeout: "5 seconds"
     }))
   )
-

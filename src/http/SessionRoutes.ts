@@ -1,0 +1,101 @@
+import { Effect, Layer, Schema, Stream } from "effect"
+import { Sse } from "effect/encoding"
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import * as JsonRpc from "../protocol/JsonRpc.ts"
+import { ServerId } from "../protocol/Namespacing.ts"
+import type { SessionEvent } from "../session/SessionEvent.ts"
+import { SessionManager } from "../session/SessionManager.ts"
+import { Auth, CurrentClient } from "./Auth.ts"
+import { toErrorResponse } from "./ErrorResponse.ts"
+import { InvalidRequest } from "./HttpErrors.ts"
+import { readJson } from "./JsonBody.ts"
+
+/** `POST /gateway/stream` body: which servers the session may use (default: every server of the client). */
+export const CreateSessionBody = Schema.Struct({ servers: Schema.optional(Schema.Array(ServerId)) })
+
+/** `POST /gateway/stream/:session_id/request` body: one JSON-RPC request or notification. */
+export const ClientMessage = Schema.Union([JsonRpc.Request, JsonRpc.Notification])
+
+const SessionPath = Schema.Struct({ session_id: Schema.String })
+
+/** `Last-Event-ID`: a session event id. Anything else is ignored, as if the client had not sent one. */
+const lastEventId = (header: string | undefined): number | undefined => {
+  if (header === undefined || !/^\d{1,15}$/.test(header)) return undefined
+  return Number(header)
+}
+
+const encoder = new TextEncoder()
+// Node buffers the status line and headers until the first body write; an SSE comment sends them at once,
+// so a client sees its stream open before the first event (which may be a heartbeat 30 s later).
+const opening = encoder.encode(": stream open\n\n")
+
+const toSse = (event: SessionEvent) =>
+  encoder.encode(Sse.encoder.write({ _tag: "Event", id: String(event.id), event: event.event, data: JSON.stringify(event.data) }))
+
+const sseHeaders = {
+  "cache-control": "no-cache, no-store, no-transform",
+  // nginx and similar proxies would otherwise buffer the stream.
+  "x-accel-buffering": "no"
+}
+
+const sessionId = HttpRouter.schemaPathParams(SessionPath).pipe(
+  Effect.map((path) => path.session_id),
+  Effect.mapError(InvalidRequest.fromSchemaError)
+)
+
+const CreateSession = HttpRouter.add(
+  "POST",
+  "/gateway/stream",
+  Effect.gen(function*() {
+    const client = yield* CurrentClient
+    const body = yield* readJson(CreateSessionBody, { optional: true })
+    const { session, servers } = yield* (yield* SessionManager).create(client, body?.servers)
+    const base = `/gateway/stream/${session.id}`
+    return HttpServerResponse.jsonUnsafe(
+      { session_id: session.id, stream_url: base, request_url: `${base}/request`, servers },
+      { status: 201 }
+    )
+  }).pipe(Effect.catch((error) => Effect.succeed(toErrorResponse(error))))
+)
+
+const OpenStream = HttpRouter.add(
+  "GET",
+  "/gateway/stream/:session_id",
+  Effect.gen(function*() {
+    const client = yield* CurrentClient
+    const session = yield* (yield* SessionManager).get(client, yield* sessionId)
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const events = session.stream(lastEventId(request.headers["last-event-id"]))
+    return HttpServerResponse.stream(Stream.concat(Stream.succeed(opening), Stream.map(events, toSse)), {
+      contentType: "text/event-stream",
+      headers: sseHeaders
+    })
+  }).pipe(Effect.catch((error) => Effect.succeed(toErrorResponse(error))))
+)
+
+const PostRequest = HttpRouter.add(
+  "POST",
+  "/gateway/stream/:session_id/request",
+  Effect.gen(function*() {
+    const client = yield* CurrentClient
+    const session = yield* (yield* SessionManager).get(client, yield* sessionId)
+    const message = yield* readJson(ClientMessage)
+    const accepted = yield* session.submit(message)
+    return HttpServerResponse.jsonUnsafe(accepted, { status: 202 })
+  }).pipe(Effect.catch((error) => Effect.succeed(toErrorResponse(error))))
+)
+
+const DeleteSession = HttpRouter.add(
+  "DELETE",
+  "/gateway/stream/:session_id",
+  Effect.gen(function*() {
+    const client = yield* CurrentClient
+    yield* (yield* SessionManager).close(client, yield* sessionId)
+    return HttpServerResponse.empty({ status: 204 })
+  }).pipe(Effect.catch((error) => Effect.succeed(toErrorResponse(error))))
+)
+
+/** The streaming session API (DESIGN.md), every route behind bearer auth. */
+export const SessionRoutes = Layer.mergeAll(CreateSession, OpenStream, PostRequest, DeleteSession).pipe(
+  Layer.provide(Auth.layer)
+)
