@@ -76,6 +76,8 @@ export interface Backend {
   readonly healthChanges: Stream.Stream<Health>
   /** The handshake's result for the current connection, if any. */
   readonly info: Effect.Effect<Connection.ServerInfo | undefined>
+  /** Waits (up to `timeout`) while the backend is starting or restarting; then its health. */
+  readonly settled: (timeout: Duration.Input) => Effect.Effect<Health>
   /** Sends a request under a gateway-owned id and answers with the caller's id restored. */
   readonly request: (
     request: JSONRPCRequest,
@@ -426,6 +428,14 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     health: Effect.map(SubscriptionRef.get(state), (s) => s.health),
     healthChanges: SubscriptionRef.changes(state).pipe(Stream.map((s) => s.health), Stream.changes),
     info: Effect.map(SubscriptionRef.get(state), (s) => s.live?.connection.info),
+    settled: (timeout) =>
+      SubscriptionRef.changes(state).pipe(
+        Stream.map((s) => s.health),
+        Stream.filter((h) => h.state === "ready" || h.state === "failed"),
+        Stream.runHead,
+        Effect.timeoutOption(timeout),
+        Effect.flatMap(() => Effect.map(SubscriptionRef.get(state), (s) => s.health))
+      ),
     request,
     notify,
     subscribeNotifications: subscribe(notifications),

@@ -6,7 +6,7 @@ import { ServerId } from "../protocol/Namespacing.ts"
 import type { SessionEvent } from "../session/SessionEvent.ts"
 import { SessionManager } from "../session/SessionManager.ts"
 import { Auth, CurrentClient } from "./Auth.ts"
-import { toErrorResponse } from "./ErrorResponse.ts"
+import { withErrorResponses } from "./ErrorResponse.ts"
 import { InvalidRequest } from "./HttpErrors.ts"
 import { readJson } from "./JsonBody.ts"
 
@@ -55,7 +55,7 @@ const CreateSession = HttpRouter.add(
       { session_id: session.id, stream_url: base, request_url: `${base}/request`, servers },
       { status: 201 }
     )
-  }).pipe(Effect.catch((error) => Effect.succeed(toErrorResponse(error))))
+  }).pipe(withErrorResponses)
 )
 
 const OpenStream = HttpRouter.add(
@@ -70,7 +70,7 @@ const OpenStream = HttpRouter.add(
       contentType: "text/event-stream",
       headers: sseHeaders
     })
-  }).pipe(Effect.catch((error) => Effect.succeed(toErrorResponse(error))))
+  }).pipe(withErrorResponses)
 )
 
 const PostRequest = HttpRouter.add(
@@ -82,7 +82,7 @@ const PostRequest = HttpRouter.add(
     const message = yield* readJson(ClientMessage)
     const accepted = yield* session.submit(message)
     return HttpServerResponse.jsonUnsafe(accepted, { status: 202 })
-  }).pipe(Effect.catch((error) => Effect.succeed(toErrorResponse(error))))
+  }).pipe(withErrorResponses)
 )
 
 const DeleteSession = HttpRouter.add(
@@ -92,7 +92,7 @@ const DeleteSession = HttpRouter.add(
     const client = yield* CurrentClient
     yield* (yield* SessionManager).close(client, yield* sessionId)
     return HttpServerResponse.empty({ status: 204 })
-  }).pipe(Effect.catch((error) => Effect.succeed(toErrorResponse(error))))
+  }).pipe(withErrorResponses)
 )
 
 /** The streaming session API (DESIGN.md), every route behind bearer auth. */

@@ -293,13 +293,15 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       )
     }))
 
+  // A backend still starting (the gateway just started, or it is coming back) gets a moment to settle, so
+  // that a new session reports what it can use rather than a transient state.
   const servers = Effect.forEach([...options.backends], ([id, backend]) =>
     Effect.gen(function*() {
+      const health = yield* backend.settled(options.requestTimeout(id))
       const info = yield* backend.info
       if (info !== undefined) return { id, status: "ready", capabilities: info.capabilities } satisfies ServerSummary
-      const health = yield* backend.health
       return { id, status: "failed", error: health.lastError ?? health.state } satisfies ServerSummary
-    }))
+    }), { concurrency: "unbounded" })
 
   return {
     id: options.id,

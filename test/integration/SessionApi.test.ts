@@ -1,0 +1,205 @@
+import { assert, layer } from "@effect/vitest"
+import { Effect, Fiber, Stream } from "effect"
+import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
+import * as Fixtures from "../fixtures/Fixtures.ts"
+import { type Event, events, gatewayLayer, send } from "../support/GatewayHttp.ts"
+
+const alice = "alice-token-0123456789"
+const bob = "bob-token-0123456789"
+
+const config: ConfigFile = {
+  mcpServers: {
+    everything: { command: Fixtures.nodeBinary, args: [Fixtures.everythingServer, "stdio"] },
+    fixture: { command: Fixtures.nodeBinary, args: [Fixtures.legacyServer] }
+  },
+  clients: {
+    alice: { token: alice, servers: "*" },
+    bob: { token: bob, servers: ["fixture"] }
+  },
+  streaming: { maxSessionsPerClient: 3, requestTimeoutSeconds: 20 }
+}
+
+interface Created {
+  readonly session_id: string
+  readonly stream_url: string
+  readonly request_url: string
+  readonly servers: ReadonlyArray<{ readonly id: string; readonly status: string }>
+}
+
+const create = (token: string, body?: unknown) =>
+  Effect.map(send("POST", "/gateway/stream", { token, ...(body === undefined ? {} : { body }) }), (reply) => {
+    assert.strictEqual(reply.status, 201, JSON.stringify(reply.body))
+    return reply.body as Created
+  })
+
+/** Reads events in the background until `until` is satisfied by the last one. */
+const readUntil = (stream: Stream.Stream<Event>, until: (event: Event) => boolean) =>
+  stream.pipe(
+    Stream.takeUntil(until),
+    Stream.runCollect,
+    Effect.timeout("20 seconds"),
+    Effect.forkChild({ startImmediately: true })
+  )
+
+layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the session API over real HTTP and SSE", (it) => {
+  it.effect("create, stream, broadcast tools/list, a namespaced call with the client's id, a notification, delete", () =>
+    Effect.gen(function*() {
+      const session = yield* create(alice)
+      assert.sameMembers(session.servers.map((s) => s.id), ["everything", "fixture"])
+      for (const server of session.servers) assert.strictEqual(server.status, "ready")
+
+      const stream = yield* events(session.stream_url, alice)
+      assert.strictEqual(stream.status, 200)
+      assert.strictEqual(stream.headers["content-type"], "text/event-stream")
+      assert.include(stream.headers["cache-control"] ?? "", "no-cache")
+      const reading = yield* readUntil(stream.events, (e) => e.event === "closed")
+
+      const list = yield* send("POST", session.request_url, { token: alice, body: { jsonrpc: "2.0", id: 1, method: "tools/list" } })
+      assert.strictEqual(list.status, 202)
+      const listId = (list.body as { request_id: string }).request_id
+      const call = yield* send("POST", session.request_url, {
+        token: alice,
+        body: { jsonrpc: "2.0", id: "my-7", method: "tools/call", params: { name: "fixture__echo", arguments: { text: "hi" } } }
+      })
+      const callId = (call.body as { request_id: string }).request_id
+      yield* send("POST", session.request_url, {
+        token: alice,
+        body: {
+          jsonrpc: "2.0",
+          id: 3,
+          method: "everything__tools/call",
+          params: { name: "trigger-long-running-operation", arguments: { duration: 0.1, steps: 1 }, _meta: { progressToken: "pt" } }
+        }
+      })
+      yield* Effect.sleep("1500 millis")
+      const closed = yield* send("DELETE", session.stream_url, { token: alice })
+      assert.strictEqual(closed.status, 204)
+      const seen = yield* Fiber.join(reading)
+
+      // Ids increase along the stream; `closed` is last.
+      const ids = seen.map((e) => e.id)
+      assert.deepStrictEqual(ids, [...ids].sort((a, b) => a - b))
+      assert.deepStrictEqual(seen.at(-1)?.data, { reason: "client" })
+
+      const chunks = seen.filter((e) => e.event === "chunk" && e.data.request_id === listId)
+      assert.sameMembers(chunks.map((e) => e.data.server_id), ["everything", "fixture"])
+      const merged = seen.find((e) => e.event === "response" && e.data.request_id === listId)
+      assert.strictEqual(merged?.data.server_id, null)
+      assert.strictEqual(merged?.data.response.id, 1)
+      const names: Array<string> = merged?.data.response.result.tools.map((t: { name: string }) => t.name)
+      assert.include(names, "everything__echo")
+      assert.include(names, "fixture__echo")
+      assert.deepStrictEqual(merged?.data.response.result.errors, [])
+
+      const answer = seen.find((e) => e.event === "response" && e.data.request_id === callId)
+      assert.strictEqual(answer?.data.server_id, "fixture")
+      assert.strictEqual(answer?.data.response.id, "my-7")
+      assert.strictEqual(answer?.data.response.result.content[0].text, "hi")
+
+      const progress = seen.find((e) => e.event === "notification" && e.data.notification.method === "notifications/progress")
+      assert.strictEqual(progress?.data.server_id, "everything")
+      assert.strictEqual(progress?.data.notification.params.progressToken, "pt")
+
+      // The session is gone.
+      assert.strictEqual((yield* send("GET", session.stream_url, { token: alice })).status, 404)
+    }))
+
+  it.effect("reconnecting with Last-Event-ID replays what the client missed", () =>
+    Effect.gen(function*() {
+      const session = yield* create(alice, { servers: ["fixture"] })
+      const first = yield* events(session.stream_url, alice)
+      const firstReader = yield* readUntil(first.events, (e) => e.event === "response")
+      yield* send("POST", session.request_url, {
+        token: alice,
+        body: { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "fixture__echo", arguments: { text: "one" } } }
+      })
+      const [one] = yield* Fiber.join(firstReader)
+      // The first connection is gone; two answers arrive while no one listens.
+      for (const text of ["two", "three"]) {
+        yield* send("POST", session.request_url, {
+          token: alice,
+          body: { jsonrpc: "2.0", id: text, method: "tools/call", params: { name: "fixture__echo", arguments: { text } } }
+        })
+      }
+      yield* Effect.sleep("500 millis")
+      const second = yield* events(session.stream_url, alice, one!.id)
+      const replayed = yield* readUntil(second.events, (e) => e.event === "response" && e.data.response.id === "three")
+      const texts = (yield* Fiber.join(replayed)).map((e) => e.data.response.result.content[0].text)
+      assert.deepStrictEqual(texts, ["two", "three"])
+      yield* send("DELETE", session.stream_url, { token: alice })
+    }))
+
+  it.effect("a second GET takes over the stream: the first one ends", () =>
+    Effect.gen(function*() {
+      const session = yield* create(alice, { servers: ["fixture"] })
+      const first = yield* events(session.stream_url, alice)
+      const firstDone = yield* first.events.pipe(Stream.runCollect, Effect.forkChild({ startImmediately: true }))
+      yield* Effect.sleep("100 millis")
+      const second = yield* events(session.stream_url, alice)
+      assert.strictEqual(second.status, 200)
+      assert.deepStrictEqual(yield* Fiber.join(firstDone).pipe(Effect.timeout("5 seconds")), [])
+      yield* send("DELETE", session.stream_url, { token: alice })
+    }))
+
+  it.effect("auth, ownership and limits", () =>
+    Effect.gen(function*() {
+      assert.deepStrictEqual(yield* send("POST", "/gateway/stream"), {
+        status: 401,
+        body: { error: { code: "unauthorized", message: "a valid bearer token is required" } }
+      })
+      assert.strictEqual((yield* send("POST", "/gateway/stream", { token: "wrong" })).status, 401)
+
+      const mine = yield* create(alice, { servers: ["fixture"] })
+      // Bob may not see Alice's session: to him it does not exist.
+      for (const [method, path] of [["GET", mine.stream_url], ["DELETE", mine.stream_url]] as const) {
+        const reply = yield* send(method, path, { token: bob })
+        assert.strictEqual(reply.status, 404)
+        assert.strictEqual((reply.body as { error: { code: string } }).error.code, "session_not_found")
+      }
+      const posted = yield* send("POST", mine.request_url, { token: bob, body: { jsonrpc: "2.0", id: 1, method: "tools/list" } })
+      assert.strictEqual(posted.status, 404)
+
+      // Bob may use only `fixture`: `everything` is forbidden, exactly like a server that does not exist.
+      const forbidden = yield* send("POST", "/gateway/stream", { token: bob, body: { servers: ["everything"] } })
+      const unknown = yield* send("POST", "/gateway/stream", { token: bob, body: { servers: ["nosuch"] } })
+      assert.strictEqual(forbidden.status, 403)
+      assert.strictEqual(unknown.status, 403)
+      assert.strictEqual(
+        (forbidden.body as { error: { message: string } }).error.message.replace("everything", "X"),
+        (unknown.body as { error: { message: string } }).error.message.replace("nosuch", "X")
+      )
+
+      // The per-client limit (3 here, counting the one above).
+      const more = [yield* create(alice, { servers: ["fixture"] }), yield* create(alice, { servers: ["fixture"] })]
+      const refused = yield* send("POST", "/gateway/stream", { token: alice, body: { servers: ["fixture"] } })
+      assert.strictEqual(refused.status, 429)
+      assert.strictEqual((refused.body as { error: { code: string } }).error.code, "too_many_sessions")
+      for (const session of [mine, ...more]) yield* send("DELETE", session.stream_url, { token: alice })
+      assert.strictEqual((yield* send("POST", "/gateway/stream", { token: alice, body: { servers: ["fixture"] } })).status, 201)
+    }))
+
+  it.effect("bad input: each case gets its status and code, never a 500", () =>
+    Effect.gen(function*() {
+      const session = yield* create(bob)
+      const url = session.request_url
+      const cases = [
+        ["malformed JSON", send("POST", url, { token: bob, raw: "{nope" }), 400, "invalid_json"],
+        ["not JSON-RPC", send("POST", url, { token: bob, body: { hello: 1 } }), 400, "invalid_request"],
+        ["a method that names no server", send("POST", url, { token: bob, body: { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "echo" } } }), 400, "ambiguous_method"],
+        ["a server the client may not use", send("POST", url, { token: bob, body: { jsonrpc: "2.0", id: 1, method: "everything__tools/list" } }), 403, "forbidden"],
+        ["an unknown session", send("POST", "/gateway/stream/nope/request", { token: bob, body: { jsonrpc: "2.0", id: 1, method: "tools/list" } }), 404, "session_not_found"],
+        ["a body over 1 MiB", send("POST", url, { token: bob, raw: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: { pad: "x".repeat(1_100_000) } }) }), 413, "body_too_large"],
+        ["servers of the wrong type", send("POST", "/gateway/stream", { token: bob, body: { servers: [1] } }), 400, "invalid_request"]
+      ] as const
+      for (const [name, exchange, status, code] of cases) {
+        const reply = yield* exchange
+        assert.strictEqual(reply.status, status, name)
+        assert.strictEqual((reply.body as { error: { code: string } }).error.code, code, name)
+      }
+      const wrongShape = yield* send("POST", "/gateway/stream", { token: bob, body: { servers: [1] } })
+      assert.include((wrongShape.body as { error: { message: string } }).error.message, "servers[0]")
+      const ambiguous = yield* send("POST", url, { token: bob, body: { jsonrpc: "2.0", id: 1, method: "resources/read" } })
+      assert.include((ambiguous.body as { error: { message: string } }).error.message, "<server>__resources/read")
+      yield* send("DELETE", session.stream_url, { token: bob })
+    }))
+})

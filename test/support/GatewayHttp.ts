@@ -1,0 +1,64 @@
+import { NodeHttpServer } from "@effect/platform-node"
+import { Effect, Layer, Stream } from "effect"
+import { Sse } from "effect/encoding"
+import { HttpClient, HttpClientRequest, HttpClientResponse } from "effect/http"
+import * as ConfigLoader from "../../src/config/ConfigLoader.ts"
+import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
+import * as Gateway from "../../src/Gateway.ts"
+
+/** The whole gateway (real backends, real routes) on a test HTTP server; `HttpClient` reaches it. */
+export const gatewayLayer = (file: ConfigFile) =>
+  Layer.unwrap(
+    ConfigLoader.decode(file, { source: "test config", env: {} }).pipe(
+      Effect.orDie,
+      Effect.map((config) => Gateway.serve(config))
+    )
+  ).pipe(Layer.provideMerge(NodeHttpServer.layerTest))
+
+export interface Reply {
+  readonly status: number
+  readonly body: unknown
+}
+
+/** One HTTP exchange; the body is parsed as JSON when there is one. */
+export const send = (
+  method: "GET" | "POST" | "DELETE",
+  path: string,
+  options: { readonly token?: string; readonly body?: unknown; readonly raw?: string } = {}
+) =>
+  Effect.gen(function*() {
+    let request = HttpClientRequest.make(method)(path)
+    if (options.token !== undefined) request = HttpClientRequest.bearerToken(request, options.token)
+    if (options.raw !== undefined) request = HttpClientRequest.bodyText(request, options.raw, "application/json")
+    else if (options.body !== undefined) request = HttpClientRequest.bodyJsonUnsafe(request, options.body)
+    const response = yield* HttpClient.execute(request)
+    const text = yield* response.text
+    return { status: response.status, body: text === "" ? undefined : JSON.parse(text) } satisfies Reply
+  }).pipe(Effect.orDie)
+
+export interface Event {
+  readonly id: number
+  readonly event: string
+  readonly data: any
+}
+
+/** A session's SSE stream, parsed with Effect's SSE decoder. */
+export const events = (path: string, token: string, lastEventId?: number) =>
+  Effect.gen(function*() {
+    let request = HttpClientRequest.bearerToken(HttpClientRequest.get(path), token)
+    if (lastEventId !== undefined) request = HttpClientRequest.setHeader(request, "last-event-id", String(lastEventId))
+    const response = yield* HttpClient.execute(request)
+    return response
+  }).pipe(
+    Effect.map((response) => ({
+      status: response.status,
+      headers: response.headers,
+      events: HttpClientResponse.stream(Effect.succeed(response)).pipe(
+        Stream.decodeText,
+        Stream.pipeThroughChannel(Sse.decode()),
+        Stream.map((event): Event => ({ id: Number(event.id), event: event.event, data: JSON.parse(event.data) })),
+        Stream.orDie
+      )
+    })),
+    Effect.orDie
+  )
