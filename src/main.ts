@@ -8,18 +8,28 @@ import { HttpServer } from "effect/http"
 import * as ConfigLoader from "./config/ConfigLoader.ts"
 import * as Gateway from "./Gateway.ts"
 
+/**
+ * What a developer needs to start: where the gateway is, its token (only when generated: it exists nowhere
+ * else), and three commands that open a session, watch its stream and send it a request.
+ */
+const welcome = (url: string, source: string, generatedToken: Redacted.Redacted<string> | undefined) => {
+  const token = generatedToken === undefined ? "$MCP_GATEWAY_TOKEN" : Redacted.value(generatedToken)
+  const auth = `-H "authorization: Bearer ${token}"`
+  return [
+    `MCP gateway listening on ${url} (config: ${source})`,
+    generatedToken === undefined ? "" : `  token for client "dev": ${token}   (set MCP_GATEWAY_TOKEN to choose it)`,
+    `  health:  ${url}/healthz    API: ${url}/openapi.json`,
+    "  try it:",
+    `    S=$(curl -s -X POST ${url}/gateway/stream ${auth} | sed -E 's/.*"session_id":"([^"]+)".*/\\1/')`,
+    `    curl -sN ${url}/gateway/stream/$S ${auth} &`,
+    `    curl -s ${url}/gateway/stream/$S/request ${auth} -d '{"jsonrpc":"2.0","id":1,"method":"tools/list"}'`
+  ].filter((line) => line !== "").join("\n")
+}
+
 const program = Effect.gen(function*() {
   const loaded = yield* ConfigLoader.load(process.argv.slice(2), process.env)
   const banner = Layer.effectDiscard(HttpServer.addressFormattedWith((url) =>
-    Effect.gen(function*() {
-      yield* Console.log(`MCP gateway listening on ${url} (config: ${loaded.source})`)
-      yield* Console.log(`  health:  ${url}/healthz`)
-      if (loaded.generatedToken !== undefined) {
-        // Shown once, on purpose: the development client's token exists nowhere else.
-        yield* Console.log(`  token for client "dev": ${Redacted.value(loaded.generatedToken)}`)
-        yield* Console.log(`  (set MCP_GATEWAY_TOKEN to choose it)`)
-      }
-    })
+    Console.log(welcome(url, loaded.source, loaded.generatedToken))
   ))
   return yield* Layer.launch(banner.pipe(Layer.provideMerge(Gateway.layer(loaded.config))))
 }).pipe(

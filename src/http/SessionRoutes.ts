@@ -1,20 +1,13 @@
 import { Effect, Layer, Schema, Stream } from "effect"
 import { Sse } from "effect/encoding"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
-import * as JsonRpc from "../protocol/JsonRpc.ts"
-import { ServerId } from "../protocol/Namespacing.ts"
 import type { SessionEvent } from "../session/SessionEvent.ts"
 import { SessionManager } from "../session/SessionManager.ts"
+import { Accepted, ClientMessage, CreateSessionBody, SessionCreated } from "./ApiSchemas.ts"
 import { Auth, CurrentClient } from "./Auth.ts"
 import { withErrorResponses } from "./ErrorResponse.ts"
 import { InvalidRequest } from "./HttpErrors.ts"
 import { readJson } from "./JsonBody.ts"
-
-/** `POST /gateway/stream` body: which servers the session may use (default: every server of the client). */
-export const CreateSessionBody = Schema.Struct({ servers: Schema.optional(Schema.Array(ServerId)) })
-
-/** `POST /gateway/stream/:session_id/request` body: one JSON-RPC request or notification. */
-export const ClientMessage = Schema.Union([JsonRpc.Request, JsonRpc.Notification])
 
 const SessionPath = Schema.Struct({ session_id: Schema.String })
 
@@ -51,10 +44,8 @@ const CreateSession = HttpRouter.add(
     const body = yield* readJson(CreateSessionBody, { optional: true })
     const { session, servers } = yield* (yield* SessionManager).create(client, body?.servers)
     const base = `/gateway/stream/${session.id}`
-    return HttpServerResponse.jsonUnsafe(
-      { session_id: session.id, stream_url: base, request_url: `${base}/request`, servers },
-      { status: 201 }
-    )
+    const created: typeof SessionCreated.Type = { session_id: session.id, stream_url: base, request_url: `${base}/request`, servers }
+    return HttpServerResponse.jsonUnsafe(created, { status: 201 })
   }).pipe(withErrorResponses)
 )
 
@@ -80,7 +71,7 @@ const PostRequest = HttpRouter.add(
     const client = yield* CurrentClient
     const session = yield* (yield* SessionManager).get(client, yield* sessionId)
     const message = yield* readJson(ClientMessage)
-    const accepted = yield* session.submit(message)
+    const accepted: typeof Accepted.Type = yield* session.submit(message)
     return HttpServerResponse.jsonUnsafe(accepted, { status: 202 })
   }).pipe(withErrorResponses)
 )

@@ -1,0 +1,35 @@
+import { Schema } from "effect"
+import * as JsonRpc from "../protocol/JsonRpc.ts"
+import { ServerId } from "../protocol/Namespacing.ts"
+
+// The session API's bodies. The request schemas validate what clients send; all of them (responses too)
+// document the API at `/openapi.json`, so the document cannot drift from the code.
+
+/** `POST /gateway/stream` body: which servers the session may use (default: every server of the client). */
+export const CreateSessionBody = Schema.Struct({ servers: Schema.optional(Schema.Array(ServerId)) })
+
+/** `POST /gateway/stream/:session_id/request` body: one JSON-RPC request or notification. */
+export const ClientMessage = Schema.Union([JsonRpc.Request, JsonRpc.Notification])
+
+export const ServerSummary = Schema.Struct({
+  id: Schema.String,
+  status: Schema.Literals(["ready", "failed"]),
+  error: Schema.optional(Schema.String),
+  capabilities: Schema.optional(Schema.Record(Schema.String, Schema.Unknown))
+})
+
+/** `201` answer to `POST /gateway/stream`. */
+export const SessionCreated = Schema.Struct({
+  session_id: Schema.String,
+  stream_url: Schema.String,
+  request_url: Schema.String,
+  servers: Schema.Array(ServerSummary)
+})
+
+/** `202` answer to a posted message: the id its answer will carry on the stream (null for a notification). */
+export const Accepted = Schema.Struct({ request_id: Schema.NullOr(Schema.String) })
+
+/** Every error answer. */
+export const ErrorBody = Schema.Struct({
+  error: Schema.Struct({ code: Schema.String, message: Schema.String })
+})
