@@ -37,9 +37,9 @@ const CloseSessionsFirst = Layer.effectDiscard(Effect.gen(function*() {
   yield* Effect.addFinalizer(() => sessions.closeAll("shutdown"))
 }))
 
-/** The gateway's routes served by an `HttpServer` the caller provides (a Node server, or a test server). */
+/** The routes on an `HttpServer` the caller provides (a Node server, a test server); its services stay reachable. */
 export const serve = (config: Config) =>
-  Layer.merge(HttpRouter.serve(Routes), CloseSessionsFirst).pipe(Layer.provide(servicesLayer(config)))
+  Layer.merge(HttpRouter.serve(Routes), CloseSessionsFirst).pipe(Layer.provideMerge(servicesLayer(config)))
 
 /** The whole gateway as one layer on `listen.host:listen.port`. */
 export const layer = (config: Config) =>

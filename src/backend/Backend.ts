@@ -91,6 +91,8 @@ export interface Backend {
   readonly subscribeNotifications: Effect.Effect<Stream.Stream<JSONRPCNotification>, never, Scope.Scope>
   /** Subscribes now to the backend's requests to the client side; answer each with its `respond`. */
   readonly subscribeRequests: Effect.Effect<Stream.Stream<BackendRequest>, never, Scope.Scope>
+  /** Subscriptions open right now (sessions hold them): a leak shows here. */
+  readonly subscribers: Effect.Effect<{ readonly notifications: number; readonly requests: number }>
 }
 
 export const defaultRestartPolicy: RestartPolicy = {
@@ -173,6 +175,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const notifications = yield* Effect.acquireRelease(PubSub.sliding<JSONRPCNotification>(publishCapacity), PubSub.shutdown)
   const incoming = yield* Effect.acquireRelease(PubSub.sliding<BackendRequest>(publishCapacity), PubSub.shutdown)
   const requestListeners = yield* Ref.make(0)
+  const notificationListeners = yield* Ref.make(0)
   // Stderr lines and transport errors come from Node callbacks; a bounded queue hands them to the logger.
   const logs = yield* Effect.acquireRelease(Queue.sliding<Effect.Effect<void>>(1_000), Queue.shutdown)
   yield* Queue.take(logs).pipe(Effect.flatten, Effect.forever, Effect.annotateLogs({ serverId }), Effect.forkScoped)
@@ -415,11 +418,11 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     Effect.flatMap(awaitLive(requestTimeout), (live) => sendOn(live, notification, notification.method))
 
   /** A scoped subscription: subscribed before this returns, counted while it lasts. */
-  const subscribe = <A>(pubsub: PubSub.PubSub<A>, onCount?: (delta: number) => Effect.Effect<void>) =>
+  const subscribe = <A>(pubsub: PubSub.PubSub<A>, onCount: (delta: number) => Effect.Effect<void>) =>
     Effect.gen(function*() {
       const subscription = yield* PubSub.subscribe(pubsub)
       // Acquired after the subscription, so released before it: never counted without one.
-      if (onCount !== undefined) yield* Effect.acquireRelease(onCount(1), () => onCount(-1))
+      yield* Effect.acquireRelease(onCount(1), () => onCount(-1))
       return Stream.fromSubscription(subscription)
     })
 
@@ -438,8 +441,9 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       ),
     request,
     notify,
-    subscribeNotifications: subscribe(notifications),
-    subscribeRequests: subscribe(incoming, (delta) => Ref.update(requestListeners, (n) => n + delta))
+    subscribeNotifications: subscribe(notifications, (delta) => Ref.update(notificationListeners, (n) => n + delta)),
+    subscribeRequests: subscribe(incoming, (delta) => Ref.update(requestListeners, (n) => n + delta)),
+    subscribers: Effect.all({ notifications: Ref.get(notificationListeners), requests: Ref.get(requestListeners) })
   } satisfies Backend as Backend
 })
 

@@ -178,6 +178,24 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
       assert.strictEqual((yield* send("POST", "/gateway/stream", { token: alice, body: { servers: ["fixture"] } })).status, 201)
     }))
 
+  it.effect("/openapi.json documents the routes with the schemas that validate them", () =>
+    Effect.gen(function*() {
+      const reply = yield* send("GET", "/openapi.json")
+      assert.strictEqual(reply.status, 200)
+      const doc = reply.body as { openapi: string; paths: Record<string, Record<string, any>> }
+      assert.strictEqual(doc.openapi, "3.1.0")
+      assert.sameMembers(Object.keys(doc.paths), [
+        "/gateway/stream",
+        "/gateway/stream/{session_id}",
+        "/gateway/stream/{session_id}/request"
+      ])
+      const create = doc.paths["/gateway/stream"]?.["post"]
+      assert.property(create.requestBody.content["application/json"].schema.properties, "servers")
+      assert.sameMembers(Object.keys(create.responses), ["201", "400", "401", "403", "413", "429"])
+      const request = doc.paths["/gateway/stream/{session_id}/request"]?.["post"]
+      assert.include(JSON.stringify(request.requestBody), "jsonrpc")
+    }))
+
   it.effect("bad input: each case gets its status and code, never a 500", () =>
     Effect.gen(function*() {
       const session = yield* create(bob)
