@@ -4,7 +4,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Schedule } from "effect"
+import { Effect, Fiber, Schedule } from "effect"
 import { awaitGone, isRunning } from "../support/Processes.ts"
 
 const main = fileURLToPath(new URL("../../src/main.ts", import.meta.url))
@@ -62,6 +62,35 @@ describe("the service (npm start)", () => {
       const code = yield* exitOf(service).pipe(Effect.timeout("10 seconds"))
       assert.strictEqual(code, 0, "a signal is the normal way to stop a service")
       for (const pid of pids) yield* awaitGone(pid, 1_000)
+    }), 60_000)
+
+  it.live("on SIGTERM every open stream gets `closed { reason: shutdown }` as its last event, then the service exits", () =>
+    Effect.gen(function*() {
+      const service = yield* startService([], { PORT: "0", MCP_GATEWAY_TOKEN: "shutdown-token" })
+      const url = yield* listeningUrl(service)
+      const headers = { authorization: "Bearer shutdown-token" }
+      const created = yield* Effect.promise(() =>
+        fetch(`${url}/gateway/stream`, { method: "POST", headers, body: JSON.stringify({ servers: ["memory"] }) })
+          .then((r) => r.json() as Promise<{ session_id: string }>)
+      )
+      const streamed = yield* Effect.promise(async () => {
+        const response = await fetch(`${url}/gateway/stream/${created.session_id}`, { headers })
+        return response.body
+      })
+      const text = Effect.promise(async () => {
+        let all = ""
+        const decoder = new TextDecoder()
+        for await (const chunk of streamed ?? []) all += decoder.decode(chunk)
+        return all
+      })
+      const reading = yield* Effect.forkChild(text, { startImmediately: true })
+      yield* Effect.sleep("200 millis")
+      yield* stop(service.child)
+      const all = yield* Fiber.join(reading).pipe(Effect.timeout("10 seconds"))
+      const events = all.split("\n\n").filter((block) => block.includes("event:"))
+      assert.include(events.at(-1) ?? "", "event: closed")
+      assert.include(events.at(-1) ?? "", `"reason":"shutdown"`)
+      assert.strictEqual(yield* exitOf(service).pipe(Effect.timeout("10 seconds")), 0)
     }), 60_000)
 
   it.live("a bad config is refused with every problem named by path, exit code 1, no stack trace", () =>

@@ -1,0 +1,94 @@
+/**
+ * Services the bench runs as processes of their own (the gateway, the bare Effect server, the raw SSE
+ * writer). Their stdout and stderr go to a log file, never to a pipe the bench reads: a logging service
+ * must not be slowed by the bench draining a pipe, nor stall when one fills up. Every process started here is
+ * stopped by `stop`, and SIGKILLed when the bench exits whatever way it exits.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { closeSync, openSync, readFileSync } from "node:fs"
+import { sleep } from "./Stats.ts"
+
+export interface Service {
+  readonly name: string
+  readonly pid: number
+  /** The first match of the `ready` pattern in the service's output. */
+  readonly ready: RegExpMatchArray
+  readonly logFile: string
+  readonly log: () => string
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code (or the signal's name). */
+  readonly stop: (graceMs?: number) => Promise<string>
+}
+
+const live = new Set<ChildProcess>()
+process.once("exit", () => {
+  for (const child of live) {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+  }
+})
+
+export const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** VmRSS of a process in KB (Linux). */
+export const rssKb = (pid: number): number => {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8")
+  const match = /^VmRSS:\s+(\d+) kB/m.exec(status)
+  if (match === null) throw new Error(`no VmRSS for pid ${pid}`)
+  return Number(match[1])
+}
+
+export const start = async (options: {
+  readonly name: string
+  /** Arguments to the bench's own node (Node 24): flags, then the script and its arguments. */
+  readonly args: ReadonlyArray<string>
+  readonly env?: Readonly<Record<string, string>>
+  readonly cwd?: string
+  readonly ready: RegExp
+  readonly logFile: string
+  readonly timeoutMs?: number
+}): Promise<Service> => {
+  const fd = openSync(options.logFile, "w")
+  const child = spawn(process.execPath, [...options.args], {
+    cwd: options.cwd,
+    env: { ...process.env, ...options.env },
+    stdio: ["ignore", fd, fd]
+  })
+  closeSync(fd)
+  live.add(child)
+  const exited = new Promise<string>((resolve) => {
+    child.once("exit", (code, signal) => {
+      live.delete(child)
+      resolve(code === null ? String(signal) : String(code))
+    })
+  })
+  const log = () => readFileSync(options.logFile, "utf8")
+  const stop = async (graceMs = 10_000) => {
+    if (child.exitCode !== null || child.signalCode !== null) return exited
+    child.kill("SIGTERM")
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs)
+    const code = await exited
+    clearTimeout(timer)
+    return code
+  }
+  let done = false
+  void exited.then(() => void (done = true))
+  const deadline = performance.now() + (options.timeoutMs ?? 30_000)
+  for (;;) {
+    const match = options.ready.exec(log())
+    if (match !== null) {
+      if (child.pid === undefined) throw new Error(`${options.name}: no pid`)
+      return { name: options.name, pid: child.pid, ready: match, logFile: options.logFile, log, stop }
+    }
+    if (done || performance.now() > deadline) {
+      await stop()
+      throw new Error(`${options.name} did not start (${done ? "it exited" : "timeout"}); its output:\n${log().slice(-4000)}`)
+    }
+    await sleep(25)
+  }
+}
