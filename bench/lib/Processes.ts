@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { closeSync, openSync, readFileSync } from "node:fs"
+import { Effect } from "effect"
 import { sleep } from "./Stats.ts"
 
 export interface Service {
@@ -92,3 +93,13 @@ export const start = async (options: {
     await sleep(25)
   }
 }
+
+/** A service for the life of the enclosing scope. */
+export const scoped = (options: Parameters<typeof start>[0]) =>
+  Effect.acquireRelease(
+    Effect.promise(() => start(options)),
+    (service) => Effect.promise(() => service.stop().then((code) => void cleanupLines.push(`${service.name}: exited (${code})`)))
+  )
+
+/** One line per stopped service, printed at the end of the run. */
+export const cleanupLines: Array<string> = []

@@ -129,6 +129,34 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
       yield* send("DELETE", session.stream_url, { token: alice })
     }))
 
+  it.effect("a client's notifications/cancelled stops its request: no answer comes, the session goes on", () =>
+    Effect.gen(function*() {
+      const session = yield* create(alice, { servers: ["fixture"] })
+      const stream = yield* events(session.stream_url, alice)
+      const reading = yield* readUntil(stream.events, (e) => e.event === "response")
+      const slow = yield* send("POST", session.request_url, {
+        token: alice,
+        body: { jsonrpc: "2.0", id: "slow-1", method: "tools/call", params: { name: "fixture__slow", arguments: { ms: 60_000 } } }
+      })
+      const slowId = (slow.body as { request_id: string }).request_id
+      const cancelled = yield* send("POST", session.request_url, {
+        token: alice,
+        body: { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: "slow-1", reason: "changed my mind" } }
+      })
+      assert.deepStrictEqual(cancelled, { status: 202, body: { request_id: null } })
+      yield* Effect.sleep("200 millis")
+      // The backend was told: its `slow` call was aborted.
+      yield* send("POST", session.request_url, {
+        token: alice,
+        body: { jsonrpc: "2.0", id: "after", method: "tools/call", params: { name: "fixture__aborted", arguments: {} } }
+      })
+      const seen = yield* Fiber.join(reading)
+      assert.strictEqual(seen.at(-1)?.data.response.id, "after")
+      assert.strictEqual(seen.at(-1)?.data.response.result.content[0].text, "1")
+      assert.isUndefined(seen.find((e) => e.data.request_id === slowId), "a cancelled request gets no answer")
+      yield* send("DELETE", session.stream_url, { token: alice })
+    }))
+
   it.effect("a second GET takes over the stream: the first one ends", () =>
     Effect.gen(function*() {
       const session = yield* create(alice, { servers: ["fixture"] })
