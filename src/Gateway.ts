@@ -8,13 +8,13 @@ import { Watchdog } from "./backend/Watchdog.ts"
 import type { Config } from "./config/ConfigSchema.ts"
 import { GatewayConfig } from "./config/GatewayConfig.ts"
 import { Authenticator } from "./http/Auth.ts"
-import { HealthRoute } from "./http/HealthRoute.ts"
+import { HealthRoute, NotFoundRoute } from "./http/HealthRoute.ts"
 import { OpenApiRoute } from "./http/OpenApi.ts"
 import { SessionRoutes } from "./http/SessionRoutes.ts"
 import { SessionManager } from "./session/SessionManager.ts"
 
 /** Every route the gateway serves. */
-export const Routes = Layer.mergeAll(HealthRoute, OpenApiRoute, SessionRoutes)
+export const Routes = Layer.mergeAll(HealthRoute, OpenApiRoute, SessionRoutes, NotFoundRoute)
 
 /** The backend fleet for a config: the pool and what it needs (watchdog, era cache). */
 export const backendsLayer = (config: Config) =>

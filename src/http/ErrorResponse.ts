@@ -1,8 +1,13 @@
 import { Cause, Effect } from "effect"
 import { HttpServerResponse } from "effect/http"
 import type { AmbiguousMethod, Forbidden } from "../routing/RoutingErrors.ts"
-import type { SessionNotFound, TooManySessions } from "../session/SessionErrors.ts"
-import type { BodyTooLarge, InvalidJson, InvalidRequest, Unauthorized } from "./HttpErrors.ts"
+import type {
+  DuplicateRequestId,
+  SessionNotFound,
+  TooManyRequests,
+  TooManySessions
+} from "../session/SessionErrors.ts"
+import type { BodyTooLarge, InvalidJson, InvalidRequest, RouteNotFound, Unauthorized } from "./HttpErrors.ts"
 
 /** Every typed error a route may answer with. Domain code never names a status: this module does. */
 export type ApiError =
@@ -14,6 +19,9 @@ export type ApiError =
   | AmbiguousMethod
   | BodyTooLarge
   | TooManySessions
+  | TooManyRequests
+  | DuplicateRequestId
+  | RouteNotFound
 
 // `satisfies` keeps the table exhaustive: an error added to ApiError without a status does not compile.
 const statusOf = {
@@ -24,7 +32,10 @@ const statusOf = {
   InvalidRequest: [400, "invalid_request"],
   AmbiguousMethod: [400, "ambiguous_method"],
   BodyTooLarge: [413, "body_too_large"],
-  TooManySessions: [429, "too_many_sessions"]
+  TooManySessions: [429, "too_many_sessions"],
+  TooManyRequests: [429, "too_many_requests"],
+  DuplicateRequestId: [400, "invalid_request"],
+  RouteNotFound: [404, "not_found"]
 } as const satisfies Record<ApiError["_tag"], readonly [number, string]>
 
 /** The HTTP status and wire code of an error, as `toErrorResponse` answers it. */

@@ -1,6 +1,8 @@
 import { Effect } from "effect"
-import { HttpRouter, HttpServerResponse } from "effect/http"
+import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { BackendPool } from "../backend/BackendPool.ts"
+import { toErrorResponse } from "./ErrorResponse.ts"
+import { RouteNotFound } from "./HttpErrors.ts"
 
 /**
  * `GET /healthz`: the gateway answers, and says how each backend is doing. Always 200 while the gateway
@@ -17,5 +19,15 @@ export const HealthRoute = HttpRouter.add(
       { status: ready ? "ok" : "degraded", backends },
       { headers: { "cache-control": "no-store" } }
     )
+  })
+)
+
+/** Any other method and path: the same JSON error body as every other failure, never an empty 404. */
+export const NotFoundRoute = HttpRouter.add(
+  "*",
+  "/*",
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    return toErrorResponse(new RouteNotFound({ method: request.method, path: request.url.split("?")[0] ?? "" }))
   })
 )

@@ -59,3 +59,13 @@ export class BodyTooLarge extends Schema.TaggedError<BodyTooLarge>()("BodyTooLar
     return `the request body is larger than the limit of ${this.limit} bytes`
   }
 }
+
+/** No route for this method and path. */
+export class RouteNotFound extends Schema.TaggedError<RouteNotFound>()("RouteNotFound", {
+  method: Schema.String,
+  path: Schema.String
+}) {
+  override get message() {
+    return `no route for ${this.method} ${this.path}`
+  }
+}

@@ -7,6 +7,7 @@ import * as Merge from "../routing/Merge.ts"
 import * as Router from "../routing/Router.ts"
 import type { AmbiguousMethod, Forbidden } from "../routing/RoutingErrors.ts"
 import { ReplayBuffer } from "./ReplayBuffer.ts"
+import { DuplicateRequestId, TooManyRequests } from "./SessionErrors.ts"
 import type { CloseReason, SessionEvent, Unnumbered } from "./SessionEvent.ts"
 
 /** What a session may use and how long it may wait. */
@@ -41,11 +42,15 @@ export interface Session {
   /** Takes one JSON-RPC message from the client; a request's answer arrives on the stream. */
   readonly submit: (
     message: JSONRPCRequest | JSONRPCNotification
-  ) => Effect.Effect<{ readonly request_id: string | null }, AmbiguousMethod | Forbidden>
+  ) => Effect.Effect<
+    { readonly request_id: string | null },
+    AmbiguousMethod | Forbidden | DuplicateRequestId | TooManyRequests
+  >
   /** Ends the session: `closed { reason }` is the last event its stream gets. */
   readonly close: (reason: CloseReason) => Effect.Effect<void>
   /** Completes with the reason once the session has closed. */
   readonly closed: Effect.Effect<CloseReason>
+  readonly isClosed: Effect.Effect<boolean>
 }
 
 /** The `error` event code for each way a backend request can fail. */
@@ -73,22 +78,25 @@ const maxPages = 50
 export const make = Effect.fnUntraced(function*(options: Options) {
   const max = options.maxPendingEvents
   const idleMillis = Duration.toMillis(Duration.fromInputUnsafe(options.idleTimeout))
-  // One slot beyond the bound is kept for `closed`, so the last event always fits.
-  const queue = yield* Queue.bounded<SessionEvent, Cause.Done>(max + 1)
-  const replay = new ReplayBuffer(max)
+  // Every event is kept here for replay, and `closed` always fits beside `max` undelivered ones.
+  const replay = new ReplayBuffer(max + 1)
   const closedReason = Deferred.makeUnsafe<CloseReason>()
   const requests = yield* FiberSet.make()
 
   let lastId = 0
+  /** The highest id a stream has taken for sending: a GET without Last-Event-ID resumes after it. */
   let lastTaken = 0
+  /** Events emitted while no stream was open, not yet taken by any. */
+  let undelivered = 0
   let isClosed = false
-  let activeStreams = 0
+  /** The stream that receives live events: the latest GET. Each has its own queue, so a replaced one can */
+  /** never take (and lose) an event meant for its successor. */
+  let current: { readonly outbox: Queue.Queue<SessionEvent, Cause.Done> } | undefined
   let lastActivity = yield* Clock.currentTimeMillis
-  let takeover: Deferred.Deferred<void> | undefined
   let requestCounter = 0
   let names: Merge.NameMap = new Map()
-  /** Progress tokens of this session's requests in flight: their progress notifications are this session's. */
-  const progressTokens = new Set<string | number>()
+  /** Progress tokens the backends see (unique to this session and request) and the client's own ones. */
+  const progressTokens = new Map<string, string | number>()
   /** In-flight requests by the client's own JSON-RPC id, so `notifications/cancelled` can stop them. */
   const byClientId = new Map<string | number, Effect.Effect<void>>()
 
@@ -99,27 +107,36 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     isClosed = true
     const event: SessionEvent = { id: ++lastId, event: "closed", data: { reason } }
     replay.push(event)
-    Queue.offerUnsafe(queue, event)
-    Queue.endUnsafe(queue)
+    if (current !== undefined) {
+      // Room is certain: emit never fills a queue past `max`, its capacity is `max + 1`.
+      Queue.offerUnsafe(current.outbox, event)
+      Queue.endUnsafe(current.outbox)
+    }
     Deferred.doneUnsafe(closedReason, Exit.succeed(reason))
   }
 
-  /** Numbers an event, keeps it for replay, and queues it; a full queue ends the session (overflow). */
+  /**
+   * Numbers an event, keeps it for replay and hands it to the open stream. More than `max` events waiting
+   * (in the stream's queue, or with no stream at all) end the session: `overflow`.
+   */
   const emit = (event: Unnumbered) =>
     Effect.sync(() => {
       if (isClosed) return
-      if (Queue.sizeUnsafe(queue) >= max) return closeNow("overflow")
+      const pending = current === undefined ? undelivered : Queue.sizeUnsafe(current.outbox)
+      if (pending >= max) return closeNow("overflow")
       const numbered = { id: ++lastId, ...event } as SessionEvent
       replay.push(numbered)
-      Queue.offerUnsafe(queue, numbered)
+      if (current === undefined) undelivered++
+      else Queue.offerUnsafe(current.outbox, numbered)
     })
 
-  // Heartbeats only while a stream listens, never into the replay buffer, and dropped first under pressure.
+  // A heartbeat is only sent into an empty queue: a stream with events waiting needs none, so heartbeats never
+  // pile up, never count toward overflow, and are never replayed.
   yield* Effect.gen(function*() {
     yield* Effect.sleep(options.heartbeatInterval)
     const timestamp = yield* Clock.currentTimeMillis
-    if (isClosed || activeStreams === 0 || Queue.sizeUnsafe(queue) >= max) return
-    Queue.offerUnsafe(queue, { id: ++lastId, event: "heartbeat", data: { timestamp } })
+    if (isClosed || current === undefined || Queue.sizeUnsafe(current.outbox) > 0) return
+    Queue.offerUnsafe(current.outbox, { id: ++lastId, event: "heartbeat", data: { timestamp } })
   }).pipe(Effect.forever, Effect.forkScoped)
 
   // Idle expiry: no stream and no request for `idleTimeout`. One fiber sleeps until the next possible moment.
@@ -127,22 +144,29 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     for (;;) {
       const now = yield* Clock.currentTimeMillis
       const due = lastActivity + idleMillis
-      if (activeStreams === 0 && now >= due) return closeNow("expired")
-      yield* Effect.sleep(activeStreams > 0 ? idleMillis : due - now)
+      if (current === undefined && now >= due) return closeNow("expired")
+      yield* Effect.sleep(current !== undefined ? idleMillis : due - now)
     }
   }).pipe(Effect.forkScoped)
+
+  // A scope closed some other way (the manager stopping) still ends every stream with `closed`.
+  yield* Effect.addFinalizer(() => Effect.sync(() => closeNow("shutdown")))
 
   // Backend notifications: subscribed now, for the life of the session.
   for (const [serverId, backend] of options.backends) {
     const notifications = yield* backend.subscribeNotifications
     yield* notifications.pipe(
       Stream.runForEach((notification) => {
-        // Progress belongs to the request that asked for it; another session's progress is not ours.
-        const token = notification.params?.progressToken
-        if (
-          notification.method === "notifications/progress" &&
-          (typeof token !== "string" && typeof token !== "number" || !progressTokens.has(token))
-        ) return Effect.void
+        if (notification.method === "notifications/progress") {
+          // Progress belongs to the request that asked for it, under the token this session gave it.
+          const token = notification.params?.progressToken
+          const original = typeof token === "string" ? progressTokens.get(token) : undefined
+          if (original === undefined) return Effect.void
+          const params = { ...notification.params, progressToken: original }
+          return emit({ event: "notification", data: { server_id: serverId, notification: { ...notification, params } } })
+        }
+        // A backend cancelling one of its own requests to a client: none reach sessions yet.
+        if (notification.method === "notifications/cancelled") return Effect.void
         return emit({ event: "notification", data: { server_id: serverId, notification } })
       }),
       Effect.forkScoped
@@ -223,56 +247,82 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       })
     })
 
+  /** A client notification: to its server, or handled here (cancellation). */
+  const notify = (message: JSONRPCNotification, target: Router.Route) => {
+    if (target._tag === "Local" && message.method === "notifications/cancelled") {
+      const id = message.params?.requestId
+      const cancel = typeof id === "string" || typeof id === "number" ? byClientId.get(id) : undefined
+      return cancel ?? Effect.void
+    }
+    // With namespacing off the session has one server, and its other notifications are that server's.
+    const serverId = target._tag === "Single"
+      ? target.serverId
+      : target._tag === "Local" && options.client.namespacing === "off" && options.backends.size === 1
+      ? [...options.backends.keys()][0]
+      : undefined
+    const backend = serverId === undefined ? undefined : options.backends.get(serverId)
+    if (backend === undefined) return Effect.void
+    const outbound = target._tag === "Single" ? target.message as JSONRPCNotification : message
+    return FiberSet.run(requests, backend.notify(outbound).pipe(Effect.ignore)).pipe(Effect.asVoid)
+  }
+
   const submit = (message: JSONRPCRequest | JSONRPCNotification) =>
     Effect.gen(function*() {
       yield* touch
-      const route = Router.resolve(message, { servers: [...options.backends.keys()], namespacing: options.client.namespacing }, names)
-      if (route._tag === "Failure") return yield* Effect.fail(route.failure)
-      const target = route.success
       if (!("id" in message)) {
-        if (target._tag === "Single") {
-          const backend = options.backends.get(target.serverId)
-          if (backend !== undefined) yield* FiberSet.run(requests, backend.notify(target.message as JSONRPCNotification).pipe(Effect.ignore))
-        } else if (message.method === "notifications/cancelled") {
-          const id = message.params?.requestId
-          const cancel = typeof id === "string" || typeof id === "number" ? byClientId.get(id) : undefined
-          if (cancel !== undefined) yield* cancel
-        }
+        const route = Router.resolve(message, { servers: [...options.backends.keys()], namespacing: options.client.namespacing }, names)
+        if (route._tag === "Failure") return yield* Effect.fail(route.failure)
+        yield* notify(message, route.success)
         return { request_id: null }
       }
+      if (byClientId.has(message.id)) return yield* new DuplicateRequestId({ id: message.id })
+      if (byClientId.size >= max) return yield* new TooManyRequests({ limit: max })
       const requestId = String(++requestCounter)
+      // The client's progress token becomes one unique to this session and request: tokens of different
+      // sessions sharing a backend can then never collide, and progress reaches only its own session.
       const token = message.params?._meta?.progressToken
+      const gatewayToken = typeof token === "string" || typeof token === "number" ? `${options.id}/${requestId}` : undefined
+      const outbound: JSONRPCRequest = gatewayToken === undefined ? message : {
+        ...message,
+        params: { ...message.params, _meta: { ...message.params?._meta, progressToken: gatewayToken } }
+      }
+      const route = Router.resolve(outbound, { servers: [...options.backends.keys()], namespacing: options.client.namespacing }, names)
+      if (route._tag === "Failure") return yield* Effect.fail(route.failure)
+      const target = route.success
       const work = target._tag === "Broadcast"
-        ? broadcast(requestId, target.method, target.serverIds, message)
+        ? broadcast(requestId, target.method, target.serverIds, outbound)
         : target._tag === "Single" && options.backends.has(target.serverId)
         ? single(requestId, target.serverId, options.backends.get(target.serverId) as Backend, target.message as JSONRPCRequest)
         : Effect.void
-      const fiber = yield* FiberSet.run(
-        requests,
-        work.pipe(Effect.ensuring(Effect.sync(() => {
-          byClientId.delete(message.id)
-          if (typeof token === "string" || typeof token === "number") progressTokens.delete(token)
-        })))
-      )
-      // Registered after the fork: a request that already finished must not leave its entries behind.
-      if (fiber.pollUnsafe() === undefined) {
-        if (typeof token === "string" || typeof token === "number") progressTokens.add(token)
-        byClientId.set(message.id, Fiber.interrupt(fiber))
-      }
+      const forget = Effect.sync(() => {
+        byClientId.delete(message.id)
+        if (gatewayToken !== undefined) progressTokens.delete(gatewayToken)
+      })
+      if (gatewayToken !== undefined && token !== undefined) progressTokens.set(gatewayToken, token)
+      const fiber = yield* FiberSet.run(requests, Effect.ensuring(work, forget))
+      // The fork has not run yet (it starts on the next turn), so `forget` cannot have run before this.
+      byClientId.set(message.id, Fiber.interrupt(fiber))
       return { request_id: requestId }
     })
 
   const stream = (lastEventId: number | undefined): Stream.Stream<SessionEvent> =>
     Stream.unwrap(Effect.gen(function*() {
-      // A second GET takes over: the stream before it ends.
-      if (takeover !== undefined) yield* Deferred.succeed(takeover, undefined)
-      const mine = Deferred.makeUnsafe<void>()
-      takeover = mine
-      activeStreams++
+      const outbox = yield* Queue.bounded<SessionEvent, Cause.Done>(max + 1)
+      const mine = { outbox }
+      // From here to the return nothing yields: the switch to the new stream is one step.
+      const from = lastEventId ?? lastTaken
+      const missed = replay.since(from, lastId)
+      if (isClosed) Queue.endUnsafe(outbox)
+      else {
+        // A second GET takes over: the stream before it ends after what it already holds.
+        if (current !== undefined) Queue.endUnsafe(current.outbox)
+        current = mine
+        undelivered = 0
+      }
       yield* Effect.addFinalizer(() =>
-        Effect.andThen(Effect.sync(() => void activeStreams--), touch)
+        Effect.andThen(Effect.sync(() => void (current === mine && (current = undefined))), touch)
       )
-      const missed = lastEventId === undefined ? { events: [] } : replay.since(lastEventId, lastTaken)
+      yield* touch
       // The gap is said first. Its id is that of the last event lost for good: above what the client has,
       // below everything it gets next, so ids still increase along the stream and a later resume from it
       // replays exactly what follows.
@@ -282,14 +332,14 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         data: {
           error: {
             code: "events_lost",
-            message: `events after ${lastEventId} up to ${missed.lostUpTo} are no longer kept and cannot be replayed`
+            message: `events after ${from} up to ${missed.lostUpTo} are no longer kept and cannot be replayed`
           }
         }
       }]
-      const live = Stream.fromQueue(queue).pipe(Stream.tap((event) => Effect.sync(() => void (lastTaken = event.id))))
+      const taken = (event: SessionEvent) => Effect.sync(() => void (lastTaken = Math.max(lastTaken, event.id)))
       return Stream.fromIterable([...gap, ...missed.events]).pipe(
-        Stream.concat(live),
-        Stream.interruptWhen(Deferred.await(mine))
+        Stream.concat(Stream.fromQueue(outbox)),
+        Stream.tap(taken)
       )
     }))
 
@@ -310,6 +360,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     stream,
     submit,
     close: (reason) => Effect.sync(() => closeNow(reason)),
+    isClosed: Effect.sync(() => isClosed),
     closed: Deferred.await(closedReason)
   } satisfies Session as Session
 })

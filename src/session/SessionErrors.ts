@@ -17,3 +17,21 @@ export class TooManySessions extends Schema.TaggedError<TooManySessions>()("TooM
     return `this client already has ${this.limit} open sessions (the limit); close one first`
   }
 }
+
+/** The session already has as many requests in flight as it may (`maxPendingEvents`). */
+export class TooManyRequests extends Schema.TaggedError<TooManyRequests>()("TooManyRequests", {
+  limit: Schema.Number
+}) {
+  override get message() {
+    return `this session already has ${this.limit} requests in flight (the limit); wait for some to finish`
+  }
+}
+
+/** JSON-RPC ids must be unique among a sender's requests in flight. */
+export class DuplicateRequestId extends Schema.TaggedError<DuplicateRequestId>()("DuplicateRequestId", {
+  id: Schema.Union([Schema.String, Schema.Number])
+}) {
+  override get message() {
+    return `a request with id ${JSON.stringify(this.id)} is already in flight in this session`
+  }
+}

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto"
-import { Context, Duration, Effect, Exit, Layer, Ref, Scope } from "effect"
+import { Context, Deferred, Duration, Effect, Exit, Layer, Ref, Scope } from "effect"
 import type { Backend } from "../backend/Backend.ts"
 import { BackendPool } from "../backend/BackendPool.ts"
 import { GatewayConfig } from "../config/GatewayConfig.ts"
@@ -22,6 +22,8 @@ export interface Created {
 interface Entry {
   readonly session: Session.Session
   readonly scope: Scope.Closeable
+  /** Completes once the session's scope has closed (its fibers ended, its per-session backends stopped). */
+  readonly released: Deferred.Deferred<void>
 }
 
 /** 128 random bits, URL-safe: a session id is the only thing between a stranger and a session's stream. */
@@ -56,16 +58,29 @@ export class SessionManager extends Context.Service<SessionManager, {
         return Duration.seconds(server?.requestTimeoutSeconds ?? limits.requestTimeoutSeconds)
       }
 
+      /** Open (or opening) sessions per client: reserved and released in single steps, so a burst of */
+      /** creates cannot slip past the limit. */
+      const slots = yield* Ref.make<ReadonlyMap<string, number>>(new Map())
+      const reserve = (clientId: string) =>
+        Ref.modify(slots, (map) => {
+          const used = map.get(clientId) ?? 0
+          return used >= limits.maxSessionsPerClient ? [false, map] : [true, new Map(map).set(clientId, used + 1)]
+        })
+      const release = (clientId: string) =>
+        Ref.update(slots, (map) => new Map(map).set(clientId, Math.max(0, (map.get(clientId) ?? 1) - 1)))
+
       const create = Effect.fn("SessionManager.create")(function*(client: Client, requested: ReadonlyArray<string> | undefined) {
         const serverIds = requested === undefined ? client.servers : [...new Set(requested)]
         for (const serverId of serverIds) {
           if (!client.servers.includes(serverId)) return yield* new Forbidden({ serverId })
         }
-        const open = [...(yield* Ref.get(sessions)).values()].filter((e) => e.session.clientId === client.id).length
-        if (open >= limits.maxSessionsPerClient) return yield* new TooManySessions({ limit: limits.maxSessionsPerClient })
+        if (!(yield* reserve(client.id))) return yield* new TooManySessions({ limit: limits.maxSessionsPerClient })
 
         const scope = yield* Scope.fork(managerScope)
+        const released = Deferred.makeUnsafe<void>()
         const id = newSessionId()
+        // Until the session is registered, any failure or interruption gives everything back.
+        const abandon = Scope.close(scope, Exit.void).pipe(Effect.andThen(release(client.id)))
         const session = yield* Effect.gen(function*() {
           const backends = new Map<string, Backend>()
           for (const serverId of serverIds) {
@@ -81,25 +96,34 @@ export class SessionManager extends Context.Service<SessionManager, {
             idleTimeout: Duration.seconds(limits.sessionTimeoutSeconds),
             requestTimeout
           })
-        }).pipe(Scope.provide(scope), Effect.onError(() => Scope.close(scope, Exit.void)))
-        yield* Ref.update(sessions, (map) => new Map(map).set(id, { session, scope }))
-        // However the session ends (client, expiry, overflow, shutdown), forget it and release what it held.
-        yield* session.closed.pipe(
-          Effect.andThen(Ref.update(sessions, (map) => {
-            const next = new Map(map)
-            next.delete(id)
-            return next
-          })),
-          Effect.andThen(Scope.close(scope, Exit.void)),
-          Effect.forkIn(managerScope)
-        )
-        return { session, servers: yield* session.servers }
+        }).pipe(Scope.provide(scope), Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : abandon))
+        const servers = yield* session.servers.pipe(Effect.onInterrupt(() => abandon))
+        // Registering and watching are one step: a session is never known without its watcher, nor the reverse.
+        yield* Effect.uninterruptible(Effect.gen(function*() {
+          yield* Ref.update(sessions, (map) => new Map(map).set(id, { session, scope, released }))
+          // However the session ends (client, expiry, overflow, shutdown), forget it and release what it held.
+          yield* session.closed.pipe(
+            Effect.andThen(Ref.update(sessions, (map) => {
+              const next = new Map(map)
+              next.delete(id)
+              return next
+            })),
+            Effect.andThen(Scope.close(scope, Exit.void)),
+            Effect.andThen(release(client.id)),
+            Effect.andThen(Deferred.succeed(released, undefined)),
+            Effect.forkIn(managerScope)
+          )
+        }))
+        return { session, servers }
       })
 
       const get = Effect.fn("SessionManager.get")(function*(client: Client, sessionId: string) {
         const entry = (yield* Ref.get(sessions)).get(sessionId)
-        if (entry === undefined || entry.session.clientId !== client.id) return yield* new SessionNotFound({ sessionId })
-        return entry.session
+        // A closed session is gone for its client at once, even while it is still releasing what it held.
+        if (entry === undefined || entry.session.clientId !== client.id || (yield* entry.session.isClosed)) {
+          return yield* new SessionNotFound({ sessionId })
+        }
+        return entry
       })
 
       const closeAll = Effect.fn("SessionManager.closeAll")(function*(reason: "shutdown") {
@@ -111,8 +135,11 @@ export class SessionManager extends Context.Service<SessionManager, {
 
       return SessionManager.of({
         create,
-        get,
-        close: (client, sessionId) => Effect.flatMap(get(client, sessionId), (session) => session.close("client")),
+        get: (client, sessionId) => Effect.map(get(client, sessionId), (entry) => entry.session),
+        // Answers once everything the session held is released.
+        close: (client, sessionId) =>
+          Effect.flatMap(get(client, sessionId), (entry) =>
+            Effect.andThen(entry.session.close("client"), Deferred.await(entry.released))),
         count: Effect.map(Ref.get(sessions), (map) => map.size),
         closeAll
       })

@@ -26,11 +26,15 @@ interface Created {
   readonly servers: ReadonlyArray<{ readonly id: string; readonly status: string }>
 }
 
+/** A session for the length of the test: deleted at the end whatever happens, so no test leaks into the next. */
 const create = (token: string, body?: unknown) =>
-  Effect.map(send("POST", "/gateway/stream", { token, ...(body === undefined ? {} : { body }) }), (reply) => {
-    assert.strictEqual(reply.status, 201, JSON.stringify(reply.body))
-    return reply.body as Created
-  })
+  Effect.acquireRelease(
+    Effect.map(send("POST", "/gateway/stream", { token, ...(body === undefined ? {} : { body }) }), (reply) => {
+      assert.strictEqual(reply.status, 201, JSON.stringify(reply.body))
+      return reply.body as Created
+    }),
+    (session) => send("DELETE", session.stream_url, { token }).pipe(Effect.ignore)
+  )
 
 /** Reads events in the background until `until` is satisfied by the last one. */
 const readUntil = (stream: Stream.Stream<Event>, until: (event: Event) => boolean) =>
@@ -139,6 +143,7 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
         body: { jsonrpc: "2.0", id: "slow-1", method: "tools/call", params: { name: "fixture__slow", arguments: { ms: 60_000 } } }
       })
       const slowId = (slow.body as { request_id: string }).request_id
+      yield* Effect.sleep("300 millis") // the request has reached the backend
       const cancelled = yield* send("POST", session.request_url, {
         token: alice,
         body: { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: "slow-1", reason: "changed my mind" } }
@@ -157,6 +162,45 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
       yield* send("DELETE", session.stream_url, { token: alice })
     }))
 
+  it.effect("two sessions on one shared backend each get only their own progress, even with the same token", () =>
+    Effect.gen(function*() {
+      const [a, b] = [yield* create(alice, { servers: ["everything"] }), yield* create(alice, { servers: ["everything"] })]
+      const streams = [yield* events(a.stream_url, alice), yield* events(b.stream_url, alice)]
+      const readers = yield* Effect.forEach(streams, (s) => readUntil(s.events, (e) => e.event === "response"))
+      for (const session of [a, b]) {
+        yield* send("POST", session.request_url, {
+          token: alice,
+          body: {
+            jsonrpc: "2.0",
+            id: 1,
+            method: "everything__tools/call",
+            params: { name: "trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 }, _meta: { progressToken: "same" } }
+          }
+        })
+      }
+      for (const reader of readers) {
+        const seen = yield* Fiber.join(reader)
+        const progress = seen.filter((e) => e.event === "notification" && e.data.notification.method === "notifications/progress")
+        assert.lengthOf(progress, 3, "exactly this session's three steps")
+        for (const e of progress) assert.strictEqual(e.data.notification.params.progressToken, "same")
+      }
+    }))
+
+  it.effect("concurrent creates cannot pass the per-client limit", () =>
+    Effect.gen(function*() {
+      const replies = yield* Effect.forEach(
+        Array.from({ length: 8 }),
+        () => send("POST", "/gateway/stream", { token: bob }),
+        { concurrency: "unbounded" }
+      )
+      const created = replies.filter((r) => r.status === 201)
+      assert.lengthOf(created, 3)
+      assert.lengthOf(replies.filter((r) => r.status === 429), 5)
+      for (const reply of created) {
+        yield* send("DELETE", (reply.body as Created).stream_url, { token: bob })
+      }
+    }))
+
   it.effect("a second GET takes over the stream: the first one ends", () =>
     Effect.gen(function*() {
       const session = yield* create(alice, { servers: ["fixture"] })
@@ -166,7 +210,12 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
       const second = yield* events(session.stream_url, alice)
       assert.strictEqual(second.status, 200)
       assert.deepStrictEqual(yield* Fiber.join(firstDone).pipe(Effect.timeout("5 seconds")), [])
-      yield* send("DELETE", session.stream_url, { token: alice })
+      const reading = yield* readUntil(second.events, (e) => e.event === "response")
+      yield* send("POST", session.request_url, {
+        token: alice,
+        body: { jsonrpc: "2.0", id: "later", method: "tools/call", params: { name: "fixture__echo", arguments: { text: "x" } } }
+      })
+      assert.strictEqual((yield* Fiber.join(reading)).at(-1)?.data.response.id, "later")
     }))
 
   it.effect("auth, ownership and limits", () =>

@@ -10,7 +10,7 @@ const token = "leak-test-token-0123456789"
 const config: ConfigFile = {
   mcpServers: { fixture: { command: Fixtures.nodeBinary, args: [Fixtures.legacyServer] } },
   clients: { tester: { token, servers: "*" } },
-  streaming: { maxSessionsPerClient: 250 }
+  streaming: { maxSessionsPerClient: 250, sessionTimeoutSeconds: 1 }
 }
 
 const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length
@@ -40,9 +40,28 @@ layer(gatewayLayer(config), { timeout: 120_000, excludeTestServices: true })("se
           assert.strictEqual((yield* send("DELETE", session.stream_url, { token })).status, 204)
         }), { concurrency: 10, discard: true })
 
-      yield* Effect.sleep("300 millis") // let the last scopes finish closing
       assert.strictEqual(yield* (yield* SessionManager).count, 0)
       assert.deepStrictEqual(yield* backend.subscribers, before.subscribers)
       assert.isAtMost(timers(), before.timers + 2, "timers of closed sessions were left running")
+
+      // Clients that vanish without DELETE, some after a stream takeover: each session expires (1 s idle here)
+      // and releases everything just the same.
+      yield* Effect.forEach(Array.from({ length: 20 }, (_, i) => i), (i) =>
+        Effect.scoped(Effect.gen(function*() {
+          const created = yield* send("POST", "/gateway/stream", { token })
+          const session = created.body as { stream_url: string }
+          const first = yield* events(session.stream_url, token)
+          yield* Stream.runDrain(first.events).pipe(Effect.forkScoped)
+          if (i % 2 === 0) {
+            const second = yield* events(session.stream_url, token)
+            yield* Stream.runDrain(second.events).pipe(Effect.forkScoped)
+          }
+          yield* Effect.sleep("50 millis")
+        })), { concurrency: 10, discard: true })
+      assert.isAbove(yield* (yield* SessionManager).count, 0)
+      yield* Effect.sleep("2500 millis")
+      assert.strictEqual(yield* (yield* SessionManager).count, 0, "every abandoned session expired")
+      assert.deepStrictEqual(yield* backend.subscribers, before.subscribers)
+      assert.isAtMost(timers(), before.timers + 2)
     }))
 })

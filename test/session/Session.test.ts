@@ -176,12 +176,25 @@ describe("Session (virtual time)", () => {
       assert.isTrue(ids[0]! > one!.id)
     }).pipe(Effect.provide(layers)))
 
-  it.effect("a second stream takes over: the first one ends", () =>
+  it.effect("a second stream takes over: the first one ends, and every later event goes to the second", () =>
     Effect.gen(function*() {
-      const session = yield* makeSession(new Map())
-      const first = yield* Stream.runCollect(session.stream(undefined)).pipe(Effect.forkChild({ startImmediately: true }))
-      yield* Stream.runDrain(session.stream(undefined)).pipe(Effect.forkChild({ startImmediately: true }))
-      const ended = yield* Fiber.join(first)
-      assert.deepStrictEqual(ended, [])
-    }))
+      const backend = yield* fixtureBackend
+      const session = yield* makeSession(new Map([["fx", backend]]))
+      // The first client stalls on its first event, as a dead connection would.
+      const first = yield* session.stream(undefined).pipe(
+        Stream.tap(() => Effect.never),
+        Stream.runCollect,
+        Effect.forkChild({ startImmediately: true })
+      )
+      yield* session.submit(call(0, "echo", { text: "to the first" }))
+      yield* live(300)
+      const second = yield* collect(session.stream(undefined), 5)
+      for (let i = 1; i <= 5; i++) yield* session.submit(call(i, "echo", { text: `to the second ${i}` }))
+      const got = yield* Fiber.join(second).pipe(TestClock.withLive)
+      assert.deepStrictEqual(
+        got.map((e) => (e.event === "response" ? e.data.response.id : e.event)),
+        [1, 2, 3, 4, 5]
+      )
+      yield* Fiber.interrupt(first)
+    }).pipe(Effect.provide(layers)))
 })
