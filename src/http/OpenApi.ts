@@ -80,7 +80,8 @@ export const document = {
           "401": error("unauthorized"),
           "403": error("forbidden"),
           "404": error("session_not_found"),
-          "413": error("body_too_large")
+          "413": error("body_too_large"),
+          "429": error("too_many_requests")
         }
       }
     }
