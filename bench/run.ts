@@ -10,9 +10,14 @@
  * 4. Idle sessions (bench/sections/IdleSessions.ts): gateway RSS per idle session at 1,000 sessions.
  *
  * Every process it starts is stopped at the end (also on error or Ctrl-C); the last lines say so.
+ *
+ * Environment: BENCH_ONLY=calls,flood,sessions runs only those session sections (the backend rows always run:
+ * they are the SDK baseline); BENCH_GATEWAY_NODE_FLAGS adds node flags to the gateway processes, e.g.
+ * "--cpu-prof --cpu-prof-dir=/tmp/prof" (then `npx node bench/profile-summary.ts /tmp/prof/*.cpuprofile`);
+ * BENCH_KEEP_LOGS=1 keeps the temporary directory with the configs and the services' logs.
  */
 import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { availableParallelism, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeRuntime } from "@effect/platform-node"
 import { Console, Effect, Layer } from "effect"
@@ -22,6 +27,7 @@ import { gatewayNodeFlags } from "./lib/GatewayProcess.ts"
 import { cleanupLines } from "./lib/Processes.ts"
 import * as BackendRows from "./sections/BackendRows.ts"
 import * as Flood from "./sections/Flood.ts"
+import * as IdleSessions from "./sections/IdleSessions.ts"
 import * as SessionCalls from "./sections/SessionCalls.ts"
 
 const calls = 2_000
@@ -32,27 +38,38 @@ const rounds = 5
 const floodEvents = 50_000
 const floodPad = 64
 const floodRounds = 3
+/** Idle sessions opened to measure the gateway's RSS per session. */
+const idleSessions = 1_000
+
+const load = () => loadavg().map((n) => n.toFixed(2)).join(" ")
 
 const tempDir = Effect.acquireRelease(
   Effect.sync(() => mkdtempSync(join(tmpdir(), "mcp-gateway-bench-"))),
-  (dir) => Effect.sync(() => (process.env.BENCH_KEEP_LOGS === "1" ? undefined : rmSync(dir, { recursive: true, force: true })))
+  (dir) =>
+    Effect.sync(() =>
+      process.env.BENCH_KEEP_LOGS === "1" ? console.log(`\nlogs kept in ${dir}`) : rmSync(dir, { recursive: true, force: true })
+    )
 )
 
 const program = Effect.gen(function*() {
   const started = performance.now()
   const dir = yield* tempDir
   yield* Console.log(
-    `Node ${process.version}; ${calls} echo calls per row after ${warmup} warm-up calls; median of ${rounds} rounds\n`
+    `Node ${process.version}; ${calls} echo calls per row after ${warmup} warm-up calls; median of ${rounds} rounds`
   )
+  yield* Console.log(`${availableParallelism()} cores; load average ${load()} at start (other work on the machine skews every row)\n`)
   if (gatewayNodeFlags.length > 0) yield* Console.log(`gateway node flags: ${gatewayNodeFlags.join(" ")}\n`)
   const only = process.env.BENCH_ONLY
   const sdk = yield* BackendRows.run({ calls, warmup, rounds })
-  if (only === undefined || only.includes("calls")) yield* SessionCalls.run({ dir, calls, warmup, rounds, ...sdk })
-  if (only === undefined || only.includes("flood")) yield* Flood.run({ dir, count: floodEvents, size: floodPad, rounds: floodRounds })
-  yield* Console.log(`\n(${((performance.now() - started) / 1000).toFixed(1)} s)`)
+  if (only === undefined || only.includes("calls")) yield* SessionCalls.run({ dir, calls, warmup, rounds, preWarm: 5_000, ...sdk })
+  if (only === undefined || only.includes("flood")) {
+    yield* Flood.run({ dir, count: floodEvents, size: floodPad, rounds: floodRounds, bursts: 200, burstSize: 10 })
+  }
+  if (only === undefined || only.includes("sessions")) yield* IdleSessions.run({ dir, sessions: idleSessions, settleMs: 2_000 })
+  yield* Console.log(`\n(${((performance.now() - started) / 1000).toFixed(1)} s; load average ${load()} at the end)`)
 }).pipe(
-  Effect.ensuring(Effect.suspend(() => Console.log(`\nprocesses stopped:\n${cleanupLines.map((l) => `  ${l}`).join("\n")}`))),
-  Effect.scoped
+  Effect.scoped,
+  Effect.ensuring(Effect.suspend(() => Console.log(`\nprocesses stopped:\n${cleanupLines.map((l) => `  ${l}`).join("\n")}`)))
 )
 
 NodeRuntime.runMain(program.pipe(Effect.provide(Layer.merge(Watchdog.layer, EraCache.layer()))))

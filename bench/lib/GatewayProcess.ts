@@ -22,12 +22,12 @@ export interface Gateway extends Service {
   readonly backendPids: ReadonlyArray<number>
 }
 
-const launch = async (dir: string, name: string, config: ConfigFile): Promise<Gateway> => {
+const launch = async (dir: string, name: string, config: ConfigFile, script: string): Promise<Gateway> => {
   const configFile = join(dir, `${name}.json`)
   writeFileSync(configFile, JSON.stringify({ ...config, listen: { host: "127.0.0.1", port: 0 } }, null, 2))
   const service = await start({
     name,
-    args: [...gatewayNodeFlags, mainScript, "--config", configFile],
+    args: [...gatewayNodeFlags, script, "--config", configFile],
     env: { PORT: "0" },
     cwd: root,
     ready: /MCP gateway listening on (http:\/\/[^\s]+)/,
@@ -70,6 +70,9 @@ const stop = async (gateway: Gateway) => {
   )
 }
 
-/** A gateway for the life of the enclosing scope: stopped (and its backends checked) when the scope closes. */
-export const gateway = (dir: string, name: string, config: ConfigFile) =>
-  Effect.acquireRelease(Effect.promise(() => launch(dir, name, config)), (g) => Effect.promise(() => stop(g)))
+/**
+ * A gateway for the life of the enclosing scope: stopped (and its backends checked) when the scope closes.
+ * `script` is src/main.ts unless given (bench/servers/quiet-gateway.ts for the row without per-request logs).
+ */
+export const gateway = (dir: string, name: string, config: ConfigFile, script: string = mainScript) =>
+  Effect.acquireRelease(Effect.promise(() => launch(dir, name, config, script)), (g) => Effect.promise(() => stop(g)))

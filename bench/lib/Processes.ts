@@ -103,3 +103,82 @@ export const scoped = (options: Parameters<typeof start>[0]) =>
 
 /** One line per stopped service, printed at the end of the run. */
 export const cleanupLines: Array<string> = []
+
+/** CPU time (user + system) a process has used so far, in µs: /proc/<pid>/stat, in clock ticks of 10 ms. */
+export const cpuMicros = (pid: number): number => {
+  if (pid === process.pid) {
+    const usage = process.cpuUsage()
+    return usage.user + usage.system
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return (Number(fields[11]) + Number(fields[12])) * 10_000
+  } catch {
+    return Number.NaN
+  }
+}
+
+/** Read and write syscalls a process has made so far (/proc/<pid>/io: read/readv/write/writev and friends). */
+export const syscalls = (pid: number): { readonly reads: number; readonly writes: number } => {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, "utf8")
+    return { reads: Number(/^syscr: (\d+)/m.exec(io)?.[1]), writes: Number(/^syscw: (\d+)/m.exec(io)?.[1]) }
+  } catch {
+    return { reads: Number.NaN, writes: Number.NaN }
+  }
+}
+
+interface Usage {
+  readonly micros: number
+  readonly reads: number
+  readonly writes: number
+}
+
+const usage = (pid: number): Usage => ({ micros: cpuMicros(pid), ...syscalls(pid) })
+
+/**
+ * CPU and read/write syscalls of named processes while `run` runs, added up over calls: where the time goes
+ * when a row is slow (on a 2-core machine the client, the gateway and its backend share the cores).
+ */
+export class CpuMeter {
+  readonly #pids: ReadonlyArray<readonly [string, number]>
+  readonly #totals = new Map<string, { used: Map<string, Usage>; units: number; wallMs: number }>()
+  constructor(pids: Readonly<Record<string, number>>) {
+    this.#pids = Object.entries(pids)
+  }
+  async run<A>(row: string, units: number, run: () => Promise<A>): Promise<A> {
+    const before = this.#pids.map(([, pid]) => usage(pid))
+    const started = performance.now()
+    const result = await run()
+    const wallMs = performance.now() - started
+    const total = this.#totals.get(row) ?? { used: new Map<string, Usage>(), units: 0, wallMs: 0 }
+    this.#pids.forEach(([name, pid], i) => {
+      const [now, then, sum] = [usage(pid), before[i], total.used.get(name)]
+      if (then === undefined) return
+      total.used.set(name, {
+        micros: (sum?.micros ?? 0) + now.micros - then.micros,
+        reads: (sum?.reads ?? 0) + now.reads - then.reads,
+        writes: (sum?.writes ?? 0) + now.writes - then.writes
+      })
+    })
+    total.units += units
+    total.wallMs += wallMs
+    this.#totals.set(row, total)
+    return result
+  }
+  /**
+   * One line per row: for each process that used CPU, µs of CPU and read/write syscalls per unit; and the
+   * cores busy over the row.
+   */
+  report(): Array<string> {
+    return [...this.#totals].map(([row, { used, units, wallMs }]) => {
+      const active = [...used].filter(([, u]) => u.micros > 0)
+      const parts = active.map(([name, u]) =>
+        `${name} ${(u.micros / units).toFixed(1)} µs (r ${(u.reads / units).toFixed(2)}, w ${(u.writes / units).toFixed(2)})`
+      )
+      const busy = active.reduce((a, [, u]) => a + u.micros, 0) / 1000 / wallMs
+      return `${row.padEnd(28)} ${parts.join(", ")}  (${busy.toFixed(2)} cores busy)`
+    })
+  }
+}

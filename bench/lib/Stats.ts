@@ -44,8 +44,15 @@ export const ratio = (value: number, baseline: number) => `${(value / baseline).
 
 /** One printed row: `label  N req/s  p50 … ms  p99 … ms  (notes)`. */
 export const row = (label: string, result: Result, unit = "req/s", notes: ReadonlyArray<string> = []) =>
-  `${label.padEnd(46)} ${result.perSecond.toFixed(0).padStart(7)} ${unit}  p50 ${result.p50.toFixed(2)} ms  p99 ${
+  `${label.padEnd(52)} ${result.perSecond.toFixed(0).padStart(7)} ${unit}  p50 ${result.p50.toFixed(2)} ms  p99 ${
     result.p99.toFixed(2)
   } ms${notes.length === 0 ? "" : `  (${notes.join("; ")})`}`
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** `promise`, or `fallback` after `ms`; the timer is cleared either way (a pending timer would hold the exit). */
+export const within = <A, B>(promise: Promise<A>, ms: number, fallback: B): Promise<A | B> => {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<B>((resolve) => (timer = setTimeout(() => resolve(fallback), ms)))
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}

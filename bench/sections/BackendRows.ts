@@ -9,7 +9,8 @@ import { Console, Effect, Stream } from "effect"
 import * as Backend from "../../src/backend/Backend.ts"
 import { Watchdog } from "../../src/backend/Watchdog.ts"
 import * as Fixtures from "../../test/fixtures/Fixtures.ts"
-import { measure, median, type Result, ratio, row } from "../lib/Stats.ts"
+import { cleanupLines, isAlive } from "../lib/Processes.ts"
+import { measure, median, type Result, ratio, row, sleep } from "../lib/Stats.ts"
 
 export interface Settings {
   readonly calls: number
@@ -17,21 +18,37 @@ export interface Settings {
   readonly rounds: number
 }
 
+/** The SDK client, and the pid of the server-everything it started. */
 const sdkClient = Effect.acquireRelease(
   Effect.promise(async () => {
     const client = new Client({ name: "bench", version: "1" })
-    await client.connect(
-      new StdioClientTransport({ command: Fixtures.nodeBinary, args: [Fixtures.everythingServer, "stdio"], stderr: "ignore" })
-    )
-    return client
+    const transport = new StdioClientTransport({ command: Fixtures.nodeBinary, args: [Fixtures.everythingServer, "stdio"], stderr: "ignore" })
+    await client.connect(transport)
+    return { client, pid: transport.pid }
   }),
-  (client) => Effect.promise(() => client.close())
+  ({ client }) => Effect.promise(() => client.close())
 )
+
+/** Registered first, so it runs last: once the scope has closed everything, are its server processes gone? */
+const checkGone = (pids: Array<number>) =>
+  Effect.addFinalizer(() =>
+    Effect.promise(async () => {
+      const deadline = performance.now() + 5_000
+      while (pids.some(isAlive) && performance.now() < deadline) await sleep(50)
+      const left = pids.filter(isAlive)
+      cleanupLines.push(
+        `backend section: server-everything pids ${pids.join(", ")}: ${left.length === 0 ? "all gone" : `STILL RUNNING: ${left.join(", ")}`}`
+      )
+    })
+  )
 
 /** Prints the rows and returns the SDK baseline (sequential, 32 in flight) for the later sections' ratios. */
 export const run = (settings: Settings) =>
   Effect.scoped(Effect.gen(function*() {
-    const client = yield* sdkClient
+    const pids: Array<number> = []
+    yield* checkGone(pids)
+    const { client, pid } = yield* sdkClient
+    if (pid !== null) pids.push(pid)
     const viaSdk = () => client.callTool({ name: "echo", arguments: { message: "x" } })
 
     const backend = yield* Backend.make({
@@ -40,7 +57,8 @@ export const run = (settings: Settings) =>
       requestTimeout: "30 seconds",
       tracker: yield* Watchdog
     })
-    yield* backend.healthChanges.pipe(Stream.filter((h) => h.state === "ready"), Stream.runHead)
+    const ready = yield* backend.healthChanges.pipe(Stream.filter((h) => h.state === "ready"), Stream.runHead)
+    if (ready._tag === "Some" && ready.value.pid !== undefined) pids.push(ready.value.pid)
     const services = yield* Effect.context<never>()
     let id = 0
     const viaBackend = () =>

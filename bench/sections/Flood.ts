@@ -12,14 +12,17 @@ import { Console, Effect } from "effect"
 import * as Fixtures from "../../test/fixtures/Fixtures.ts"
 import { gateway } from "../lib/GatewayProcess.ts"
 import { makeClient, numberField, type SseStream } from "../lib/LeanHttp.ts"
-import { scoped } from "../lib/Processes.ts"
-import { median, percentile, ratio, sleep } from "../lib/Stats.ts"
+import { CpuMeter, scoped } from "../lib/Processes.ts"
+import { median, percentile, ratio, within } from "../lib/Stats.ts"
 
 export interface Settings {
   readonly dir: string
   readonly count: number
   readonly size: number
   readonly rounds: number
+  /** Unloaded latency: `bursts` floods of `burstSize` events, one after the other. */
+  readonly bursts: number
+  readonly burstSize: number
 }
 
 interface FloodResult {
@@ -44,15 +47,20 @@ class Collector {
   received = 0
   lastAt = 0
   readonly done: Promise<void>
+  readonly #sink: Array<number> | undefined
   #resolve!: () => void
-  constructor(count: number) {
+  /** `sink` gets every latency too (to pool many small floods). */
+  constructor(count: number, sink?: Array<number>) {
     this.count = count
+    this.#sink = sink
     this.latencies = new Float64Array(count)
     this.done = new Promise<void>((resolve) => (this.#resolve = resolve))
   }
   onNotification(data: string, receivedAt: number) {
     if (this.received >= this.count) return
-    this.latencies[this.received++] = performance.timeOrigin + receivedAt - numberField(data, "sentAt")
+    const latency = performance.timeOrigin + receivedAt - numberField(data, "sentAt")
+    this.latencies[this.received++] = latency
+    this.#sink?.push(latency)
     this.lastAt = receivedAt
     if (this.received === this.count) this.#resolve()
   }
@@ -75,7 +83,7 @@ const awaitAll = async (collector: Collector, quietMs = 3_000) => {
   let seen = -1
   while (collector.received < collector.count && collector.received !== seen) {
     seen = collector.received
-    await Promise.race([collector.done, sleep(quietMs)])
+    await within(collector.done, quietMs, undefined)
   }
 }
 
@@ -121,8 +129,8 @@ export const run = (settings: Settings) =>
     yield* Effect.addFinalizer(() => Effect.sync(() => stream.close()))
 
     let requestId = 0
-    const viaGateway = async (n: number): Promise<FloodResult> => {
-      const current = new Collector(n)
+    const viaGateway = async (n: number, sink?: Array<number>): Promise<FloodResult> => {
+      const current = new Collector(n, sink)
       collector = current
       const answered = new Promise<string>((resolve) => (answer = resolve))
       const bytesBefore = stream.bytes()
@@ -133,36 +141,54 @@ export const run = (settings: Settings) =>
         JSON.stringify({ jsonrpc: "2.0", id: ++requestId, method: "tools/call", params: { name: "flood__flood", arguments: { count: n, size } } })
       )
       if (reply.status !== 202) throw new Error(`flood: ${reply.status} ${reply.body}`)
-      const text = await Promise.race([answered, sleep(60_000).then(() => "no answer")])
+      const text = await within(answered, 60_000, "no answer")
       await awaitAll(current)
       if (closedReason !== undefined) throw new Error(`the session closed: ${closedReason}`)
-      // "flooded N in X ms": the fixture's own send loop (SDK + stdout), the most the gateway could be given.
+      // "flooded N in X ms": the fixture's own send loop (SDK + stdout; it waits whenever the gateway reads slower).
       const sent = /flooded (\d+) in ([\d.]+) ms/.exec(text)
       const backendPerSecond = sent === null ? undefined : (Number(sent[1]) / Number(sent[2])) * 1000
       // Bytes per event: the stream's bytes over the round, less the answer's own event (small next to n).
       return current.result(started, stream.bytes() - bytesBefore, backendPerSecond)
     }
-    const viaRaw = async (n: number): Promise<FloodResult> => {
-      const current = new Collector(n)
+    const viaRaw = async (n: number, sink?: Array<number>): Promise<FloodResult> => {
+      const current = new Collector(n, sink)
       const started = performance.now()
       const rawStream = await rawClient.openSse(`/events?count=${n}&size=${size}`, (event, data, receivedAt) => {
         if (event === "notification") current.onNotification(data, receivedAt)
       })
-      await Promise.race([rawStream.ended, sleep(60_000)])
+      await within(rawStream.ended, 60_000, undefined)
       rawStream.close()
       return current.result(started, rawStream.bytes() - ": stream open\n\n".length)
     }
 
-    // Warm-up: both paths once, smaller.
-    yield* Effect.promise(() => viaGateway(Math.min(5_000, count)))
-    yield* Effect.promise(() => viaRaw(Math.min(5_000, count)))
+    // Warm-up (JIT): each path a full round's worth, not counted.
+    yield* Effect.promise(() => viaGateway(count))
+    yield* Effect.promise(() => viaRaw(count))
     const results = { gateway: [] as Array<FloodResult>, raw: [] as Array<FloodResult> }
+    const cpu = new CpuMeter({
+      "bench client": process.pid,
+      "raw writer": raw.pid,
+      gateway: gw.pid,
+      "flood fixture": gw.backendPids[0] ?? -1
+    })
     for (let round = 0; round < settings.rounds; round++) {
-      results.raw.push(yield* Effect.promise(() => viaRaw(count)))
-      results.gateway.push(yield* Effect.promise(() => viaGateway(count)))
+      results.raw.push(yield* Effect.promise(() => cpu.run("raw writer", count, () => viaRaw(count))))
+      results.gateway.push(yield* Effect.promise(() => cpu.run("gateway", count, () => viaGateway(count))))
+    }
+    // Unloaded latency: many small floods one after the other, so nothing queues behind a backlog.
+    const unloaded = { gateway: [] as Array<number>, raw: [] as Array<number> }
+    for (let burst = 0; burst < settings.bursts; burst++) {
+      yield* Effect.promise(() => viaRaw(settings.burstSize, unloaded.raw))
+      yield* Effect.promise(() => viaGateway(settings.burstSize, unloaded.gateway))
     }
     yield* Effect.promise(() => gatewayClient.request("DELETE", session.stream_url))
     const [viaGw, viaNode] = [median(results.gateway), median(results.raw)]
+    const latencies = (values: Array<number>) => {
+      const sorted = Float64Array.from(values).sort()
+      return `p50 ${percentile(sorted, 0.5).toFixed(2)} ms  p99 ${percentile(sorted, 0.99).toFixed(2)} ms  max ${
+        (sorted[sorted.length - 1] ?? 0).toFixed(2)
+      } ms`
+    }
 
     const line = (label: string, r: FloodResult, notes: ReadonlyArray<string> = []) =>
       `${label.padEnd(52)} ${r.perSecond.toFixed(0).padStart(7)} events/s  p50 ${r.p50.toFixed(2)} ms  p99 ${r.p99.toFixed(2)} ms  max ${
@@ -170,21 +196,31 @@ export const run = (settings: Settings) =>
       } ms  ${r.bytesPerEvent.toFixed(0)} B/event${r.received < count ? `  LOST ${count - r.received} of ${count}` : ""}${
         notes.length === 0 ? "" : `  (${notes.join("; ")})`
       }`
+    const lost = [...results.gateway, ...results.raw].filter((r) => r.received < count)
+    if (lost.length > 0) {
+      yield* Console.log(`  WARNING: ${lost.length} round(s) lost events: ${lost.map((r) => `${count - r.received} of ${count}`).join(", ")}`)
+    }
     const eventsTarget = viaGw.perSecond >= 100_000 ? "met" : "MISSED"
     const latencyTarget = viaGw.p99 < 2 ? "met" : "MISSED"
     yield* Console.log(
-      `\nSSE flood: ${count} notifications/message (pad ${size} B) per round, one session, median of ${settings.rounds} rounds`
+      `\nSSE flood: ${count} notifications/message (pad ${size} B) per round, one session, median of ${settings.rounds} rounds after one warm-up round`
     )
     yield* Console.log(`  gateway config: streaming.maxPendingEvents ${maxPendingEvents} (the default 1000 would end the session with overflow)`)
     yield* Console.log(line("  raw node:http SSE writer (baseline)", viaNode))
     yield* Console.log(line("  gateway session SSE (legacy fixture over stdio)", viaGw, [`${ratio(viaGw.perSecond, viaNode.perSecond)} raw`]))
     yield* Console.log(
-      `  the fixture's own send loop (SDK McpServer, ctx.mcpReq.log to stdout): ${
+      `  the fixture's send loop (SDK McpServer, ctx.mcpReq.log, sync stdout writes that wait while the pipe is full): ${
         viaGw.backendPerSecond?.toFixed(0) ?? "?"
-      } events/s in that round (the most the gateway could be given)`
+      } events/s in that round`
     )
+    yield* Console.log(`  per event by process (all rounds): CPU µs (/proc/<pid>/stat, 10 ms ticks), read and write syscalls (/proc/<pid>/io)`)
+    for (const report of cpu.report()) yield* Console.log(`    ${report}`)
     yield* Console.log(
       `  target: >= 100000 events/s: ${viaGw.perSecond.toFixed(0)} (${eventsTarget}); p99 < 2 ms: ${viaGw.p99.toFixed(2)} ms (${latencyTarget})`
+    )
+    yield* Console.log(
+      `  unloaded latency, ${settings.bursts} floods of ${settings.burstSize} one after the other: raw writer ${latencies(unloaded.raw)}; ` +
+        `gateway ${latencies(unloaded.gateway)}`
     )
     yield* Console.log(
       `  latency = client arrival - sentAt stamped by the sender as it writes, while the sender outruns the reader:` +

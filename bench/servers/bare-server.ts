@@ -6,7 +6,7 @@
  */
 import { createServer } from "node:http"
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
-import { Console, Effect, Layer } from "effect"
+import { Console, Effect, Layer, Runtime } from "effect"
 import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
 
 const app = HttpRouter.add("POST", "/bare", Effect.succeed(HttpServerResponse.jsonUnsafe({ ok: true }, { status: 202 })))
@@ -17,4 +17,7 @@ const main = Layer.merge(HttpRouter.serve(app, { disableLogger: true, disableLis
   Layer.provide(NodeHttpServer.layer(createServer, { host: "127.0.0.1", port: Number(process.env.PORT ?? 0) }))
 )
 
-NodeRuntime.runMain(Layer.launch(main))
+// SIGTERM (how the bench stops it) interrupts the server: a normal stop, exit code 0.
+NodeRuntime.runMain(Layer.launch(main), {
+  teardown: (exit, onExit) => Runtime.defaultTeardown(exit, (code) => onExit(code === 130 ? 0 : code))
+})
