@@ -8,13 +8,30 @@ import {
   PROTOCOL_VERSION_META_KEY,
   SdkHttpError
 } from "@modelcontextprotocol/client"
-import { Clock, Data, Deferred, Duration, Effect, PubSub, Queue, Ref, Schedule, Scope, Stream, SubscriptionRef } from "effect"
+import {
+  Cause,
+  Clock,
+  Data,
+  Duration,
+  Effect,
+  Exit,
+  Fiber,
+  FiberSet,
+  PubSub,
+  Queue,
+  Ref,
+  Schedule,
+  Scope,
+  Stream,
+  SubscriptionRef
+} from "effect"
 import {
   BackendClosed,
   type BackendError,
   BackendSendFailed,
   type BackendStartFailed,
-  BackendUnavailable
+  BackendUnavailable,
+  type RequestTimedOut
 } from "./BackendErrors.ts"
 import * as Connection from "./Connection.ts"
 import { EraCache } from "./EraCache.ts"
@@ -83,6 +100,15 @@ export interface Backend {
     request: JSONRPCRequest,
     options?: { readonly timeout?: Duration.Input }
   ) => Effect.Effect<JSONRPCResponse, BackendError>
+  /**
+   * `request` for callers that must not spend a fiber per request (a session's calls): sends now, calls
+   * `onDone` once with the outcome, and answers with an effect that cancels it at the backend.
+   */
+  readonly start: (
+    request: JSONRPCRequest,
+    options: { readonly timeout?: Duration.Input } | undefined,
+    onDone: (exit: Exit.Exit<JSONRPCResponse, BackendError>) => void
+  ) => Effect.Effect<Effect.Effect<void>>
   readonly notify: (notification: JSONRPCNotification) => Effect.Effect<void, BackendError>
   /**
    * Subscribes now (so nothing published after this returns is missed) to the backend's notifications;
@@ -367,34 +393,46 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     }
   }
 
+  /**
+   * Sends one request on a connection and registers its completion; returns how to cancel it. Synchronous
+   * and fiber-free: the hot path of a session's call.
+   */
+  const dispatchOn = (
+    live: Live,
+    request: JSONRPCRequest,
+    timeout: Duration.Duration,
+    onDone: (exit: Exit.Exit<JSONRPCResponse, RequestFailure | RequestTimedOut>) => void
+  ): (() => void) => {
+    const id = nextId++
+    // A modern-era HTTP request is cancelled by closing its own response stream.
+    const abort = live.connection.info.era === "modern" && endpoint.kind !== "stdio" ? new AbortController() : undefined
+    live.inFlight.register(id, { callerId: request.id, method: request.method, abort }, Duration.toMillis(timeout), onDone)
+    // Fire and forget: the completion is all the caller waits on, so its deadline holds even if sending hangs.
+    void live.connection.transport.send(
+      { ...envelope(live, request), id },
+      abort === undefined ? undefined : { requestSignal: abort.signal }
+    ).catch((error) => live.inFlight.fail(id, failure(live, request.method, error)))
+    // The caller went away (its session closed, it cancelled): the backend need not finish the work.
+    return () => {
+      const entry = live.inFlight.forget(id)
+      if (entry !== undefined) cancelAt(live, id, entry, "the client went away")
+    }
+  }
+
   const requestOn = (live: Live, request: JSONRPCRequest, timeout: Duration.Duration) =>
-    Effect.gen(function*() {
-      const id = nextId++
-      // A modern-era HTTP request is cancelled by closing its own response stream.
-      const abort = live.connection.info.era === "modern" && endpoint.kind !== "stdio" ? new AbortController() : undefined
-      const reply = yield* live.inFlight.register(
-        id,
-        { callerId: request.id, method: request.method, abort },
-        Duration.toMillis(timeout)
-      )
-      // Fire and forget: the reply is all the caller waits on, so its deadline holds even if sending hangs.
-      void live.connection.transport.send(
-        { ...envelope(live, request), id },
-        abort === undefined ? undefined : { requestSignal: abort.signal }
-      ).catch((error) => live.inFlight.fail(id, failure(live, request.method, error)))
-      return yield* Deferred.await(reply).pipe(
-        // The caller went away (its session closed): the backend need not finish the work.
-        Effect.onInterrupt(() =>
-          Effect.sync(() => {
-            const entry = live.inFlight.forget(id)
-            if (entry !== undefined) cancelAt(live, id, entry, "the client went away")
-          })
-        )
-      )
+    Effect.callback<JSONRPCResponse, RequestFailure | RequestTimedOut>((resume) => {
+      const cancel = dispatchOn(live, request, timeout, resume)
+      return Effect.sync(cancel)
     })
 
+  const timeoutOf = (options?: { readonly timeout?: Duration.Input }) =>
+    options?.timeout === undefined ? requestTimeout : Duration.fromInputUnsafe(options.timeout)
+
+  const lostSession = (method: string) =>
+    new BackendSendFailed({ serverId, method, reason: "the server lost the session" })
+
   const request = (request: JSONRPCRequest, options?: { readonly timeout?: Duration.Input }) => {
-    const timeout = options?.timeout === undefined ? requestTimeout : Duration.fromInputUnsafe(options.timeout)
+    const timeout = timeoutOf(options)
     const attempt = (exclude?: Live): Effect.Effect<JSONRPCResponse, BackendError | SessionLost> =>
       Effect.flatMap(awaitLive(timeout, exclude), (live) =>
         requestOn(live, request, timeout).pipe(
@@ -408,11 +446,39 @@ export const make = Effect.fnUntraced(function*(options: Options) {
               : Effect.fail(lost)
           )
         ))
-    return attempt().pipe(
-      Effect.catchTag("SessionLost", () =>
-        Effect.fail(new BackendSendFailed({ serverId, method: request.method, reason: "the server lost the session" })))
-    )
+    return attempt().pipe(Effect.catchTag("SessionLost", () => Effect.fail(lostSession(request.method))))
   }
+
+  // Requests that cannot take the fast path (no connection right now, or a lost session to retry) run here.
+  const runSlow = yield* FiberSet.makeRuntime<never>()
+
+  const start = (
+    message: JSONRPCRequest,
+    options: { readonly timeout?: Duration.Input } | undefined,
+    onDone: (exit: Exit.Exit<JSONRPCResponse, BackendError>) => void
+  ) =>
+    Effect.suspend((): Effect.Effect<Effect.Effect<void>> => {
+      const live = SubscriptionRef.getUnsafe(state).live
+      const viaFiber = () =>
+        runSlow(request(message, options).pipe(Effect.exit, Effect.map(onDone)))
+      if (live === undefined) {
+        const fiber = viaFiber()
+        return Effect.succeed(Fiber.interrupt(fiber).pipe(Effect.asVoid))
+      }
+      let cancel = dispatchOn(live, message, timeoutOf(options), (exit) => {
+        if (Exit.isSuccess(exit)) return onDone(Exit.succeed(exit.value))
+        const error = Cause.squash(exit.cause)
+        if (error instanceof SessionLost) {
+          // Transparent, as `request` is: reconnect, and send once more on the next connection.
+          void live.connection.transport.close().catch(() => undefined)
+          const fiber = viaFiber()
+          cancel = () => fiber.interruptUnsafe()
+          return
+        }
+        onDone(exit as Exit.Exit<never, BackendError>)
+      })
+      return Effect.succeed(Effect.sync(() => cancel()))
+    })
 
   const notify = (notification: JSONRPCNotification) =>
     Effect.flatMap(awaitLive(requestTimeout), (live) => sendOn(live, notification, notification.method))
@@ -440,6 +506,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         Effect.flatMap(() => Effect.map(SubscriptionRef.get(state), (s) => s.health))
       ),
     request,
+    start,
     notify,
     subscribeNotifications: subscribe(notifications, (delta) => Ref.update(notificationListeners, (n) => n + delta)),
     subscribeRequests: subscribe(incoming, (delta) => Ref.update(requestListeners, (n) => n + delta)),

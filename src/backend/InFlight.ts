@@ -1,5 +1,5 @@
 import type { JSONRPCResponse, RequestId } from "@modelcontextprotocol/client"
-import { Clock, Deferred, Effect, Exit, Queue } from "effect"
+import { Clock, Effect, Exit, Queue } from "effect"
 import { RequestTimedOut } from "./BackendErrors.ts"
 
 /** A request sent to a backend and not answered yet, under the gateway's own id. */
@@ -8,7 +8,8 @@ export interface Entry<E> {
   readonly method: string
   readonly timeoutMillis: number
   readonly deadline: number
-  readonly reply: Deferred.Deferred<JSONRPCResponse, E | RequestTimedOut>
+  /** Called once, with the answer (the caller's id restored) or why there is none. */
+  readonly onDone: (exit: Exit.Exit<JSONRPCResponse, E | RequestTimedOut>) => void
   /** Aborts the request's own HTTP stream: how a modern-era request is cancelled. */
   readonly abort: AbortController | undefined
 }
@@ -22,8 +23,9 @@ export interface Entry<E> {
  * request costs a map entry. Deadlines of one backend mostly share one timeout, so they arrive in order
  * and the sweeper is woken early only when a shorter one jumps the queue.
  *
- * The reply is the only thing a caller waits on, so a deadline holds even when sending never completes.
- * The map is touched only synchronously (no `yield*` between a read and its write): by the transport's
+ * Completion is a callback, so a request costs no fiber of its own; `Backend` wraps it in an Effect for
+ * callers that want one. The callback is all a caller waits on, so a deadline holds even when sending never
+ * completes. The map is touched only synchronously (no `yield*` between a read and its write): by the transport's
  * callbacks, by callers registering and forgetting, and by the sweeper.
  */
 export const make = <E>(options: {
@@ -33,6 +35,7 @@ export const make = <E>(options: {
 }) =>
   Effect.gen(function*() {
     const entries = new Map<number, Entry<E>>()
+    const clock = yield* Clock.Clock
     const wake = yield* Effect.acquireRelease(Queue.sliding<void>(1), Queue.shutdown)
     let sweeperTarget = Number.POSITIVE_INFINITY
 
@@ -45,8 +48,7 @@ export const make = <E>(options: {
           continue
         }
         entries.delete(id) // deleting the current entry while iterating a Map is safe
-        Deferred.doneUnsafe(
-          entry.reply,
+        entry.onDone(
           Exit.fail(
             new RequestTimedOut({ serverId: options.serverId, method: entry.method, timeoutMillis: entry.timeoutMillis })
           )
@@ -60,33 +62,33 @@ export const make = <E>(options: {
     yield* Effect.forkScoped(Effect.forever(sweep))
 
     return {
-      register: Effect.fnUntraced(function*(
+      register: (
         id: number,
         request: { readonly callerId: RequestId; readonly method: string; readonly abort: AbortController | undefined },
-        timeoutMillis: number
-      ) {
-        const deadline = (yield* Clock.currentTimeMillis) + timeoutMillis
-        const reply = Deferred.makeUnsafe<JSONRPCResponse, E | RequestTimedOut>()
-        entries.set(id, { ...request, timeoutMillis, deadline, reply })
+        timeoutMillis: number,
+        onDone: Entry<E>["onDone"]
+      ) => {
+        // The Clock service's own reading: virtual under TestClock, like the sweeper's sleeps.
+        const deadline = clock.currentTimeMillisUnsafe() + timeoutMillis
+        entries.set(id, { ...request, timeoutMillis, deadline, onDone })
         if (deadline < sweeperTarget) {
           sweeperTarget = deadline
           Queue.offerUnsafe(wake, undefined)
         }
-        return reply
-      }),
+      },
       /** The backend answered: complete the caller's reply with its own id restored. */
       settle: (id: number, response: JSONRPCResponse) => {
         const entry = entries.get(id)
         if (entry === undefined) return // a late answer to a request that timed out or was cancelled
         entries.delete(id)
-        Deferred.doneUnsafe(entry.reply, Exit.succeed({ ...response, id: entry.callerId }))
+        entry.onDone(Exit.succeed({ ...response, id: entry.callerId }))
       },
       /** The request could not be delivered. */
       fail: (id: number, error: E) => {
         const entry = entries.get(id)
         if (entry === undefined) return
         entries.delete(id)
-        Deferred.doneUnsafe(entry.reply, Exit.fail(error))
+        entry.onDone(Exit.fail(error))
       },
       /** Drops a request nobody waits for any more; the entry if it was still in flight. */
       forget: (id: number): Entry<E> | undefined => {
@@ -96,8 +98,9 @@ export const make = <E>(options: {
       },
       /** The connection ended: every caller gets `error` at once. */
       failAll: (error: (entry: Entry<E>) => E) => {
-        for (const entry of entries.values()) Deferred.doneUnsafe(entry.reply, Exit.fail(error(entry)))
+        const all = [...entries.values()]
         entries.clear()
+        for (const entry of all) entry.onDone(Exit.fail(error(entry)))
       }
     }
   })

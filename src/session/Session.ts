@@ -1,11 +1,11 @@
 import type { JSONRPCNotification, JSONRPCRequest, JSONRPCResponse, ServerCapabilities } from "@modelcontextprotocol/client"
-import { type Cause, Clock, Deferred, Duration, Effect, Exit, Fiber, FiberSet, Queue, Stream } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Exit, Fiber, FiberSet, Queue, Stream } from "effect"
 import type { Backend } from "../backend/Backend.ts"
 import type { BackendError } from "../backend/BackendErrors.ts"
 import type * as McpMethods from "../protocol/McpMethods.ts"
 import * as Merge from "../routing/Merge.ts"
 import * as Router from "../routing/Router.ts"
-import type { AmbiguousMethod, Forbidden } from "../routing/RoutingErrors.ts"
+import { type AmbiguousMethod, Forbidden } from "../routing/RoutingErrors.ts"
 import { ReplayBuffer } from "./ReplayBuffer.ts"
 import { DuplicateRequestId, TooManyRequests } from "./SessionErrors.ts"
 import type { CloseReason, SessionEvent, Unnumbered } from "./SessionEvent.ts"
@@ -119,16 +119,16 @@ export const make = Effect.fnUntraced(function*(options: Options) {
    * Numbers an event, keeps it for replay and hands it to the open stream. More than `max` events waiting
    * (in the stream's queue, or with no stream at all) end the session: `overflow`.
    */
-  const emit = (event: Unnumbered) =>
-    Effect.sync(() => {
-      if (isClosed) return
-      const pending = current === undefined ? undelivered : Queue.sizeUnsafe(current.outbox)
-      if (pending >= max) return closeNow("overflow")
-      const numbered = { id: ++lastId, ...event } as SessionEvent
-      replay.push(numbered)
-      if (current === undefined) undelivered++
-      else Queue.offerUnsafe(current.outbox, numbered)
-    })
+  const push = (event: Unnumbered): void => {
+    if (isClosed) return
+    const pending = current === undefined ? undelivered : Queue.sizeUnsafe(current.outbox)
+    if (pending >= max) return closeNow("overflow")
+    const numbered = { id: ++lastId, ...event } as SessionEvent
+    replay.push(numbered)
+    if (current === undefined) undelivered++
+    else Queue.offerUnsafe(current.outbox, numbered)
+  }
+  const emit = (event: Unnumbered) => Effect.sync(() => push(event))
 
   // A heartbeat is only sent into an empty queue: a stream with events waiting needs none, so heartbeats never
   // pile up, never count toward overflow, and are never replayed.
@@ -173,16 +173,20 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     )
   }
 
-  const failed = (requestId: string, serverId: string, error: BackendError) =>
-    emit({ event: "error", data: { request_id: requestId, server_id: serverId, error: { code: errorCode(error), message: error.message } } })
-
-  const single = (requestId: string, serverId: string, backend: Backend, message: JSONRPCRequest) =>
-    backend.request(message, { timeout: options.requestTimeout(serverId) }).pipe(
-      Effect.matchEffect({
-        onSuccess: (response) => emit({ event: "response", data: { request_id: requestId, server_id: serverId, response } }),
-        onFailure: (error) => failed(requestId, serverId, error)
-      })
-    )
+  /** The event that ends a request to one server: its response, or why there is none. */
+  const outcome = (requestId: string, serverId: string, exit: Exit.Exit<JSONRPCResponse, BackendError>): Unnumbered => {
+    if (Exit.isSuccess(exit)) return { event: "response", data: { request_id: requestId, server_id: serverId, response: exit.value } }
+    const error = Cause.squash(exit.cause) as BackendError
+    const known = typeof error === "object" && error !== null && "_tag" in error
+    return {
+      event: "error",
+      data: {
+        request_id: requestId,
+        server_id: serverId,
+        error: known ? { code: errorCode(error), message: error.message } : { code: "internal_error", message: "internal error" }
+      }
+    }
+  }
 
   /** Every page of one backend's list. */
   const listAll = (serverId: string, backend: Backend, method: McpMethods.BroadcastMethod, request: JSONRPCRequest) =>
@@ -289,19 +293,33 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       const route = Router.resolve(outbound, { servers: [...options.backends.keys()], namespacing: options.client.namespacing }, names)
       if (route._tag === "Failure") return yield* Effect.fail(route.failure)
       const target = route.success
-      const work = target._tag === "Broadcast"
-        ? broadcast(requestId, target.method, target.serverIds, outbound)
-        : target._tag === "Single" && options.backends.has(target.serverId)
-        ? single(requestId, target.serverId, options.backends.get(target.serverId) as Backend, target.message as JSONRPCRequest)
-        : Effect.void
-      const forget = Effect.sync(() => {
+      const forget = () => {
         byClientId.delete(message.id)
         if (gatewayToken !== undefined) progressTokens.delete(gatewayToken)
-      })
+      }
       if (gatewayToken !== undefined && token !== undefined) progressTokens.set(gatewayToken, token)
-      const fiber = yield* FiberSet.run(requests, Effect.ensuring(work, forget))
-      // The fork has not run yet (it starts on the next turn), so `forget` cannot have run before this.
-      byClientId.set(message.id, Fiber.interrupt(fiber))
+      if (target._tag === "Single") {
+        const backend = options.backends.get(target.serverId)
+        if (backend === undefined) return yield* new Forbidden({ serverId: target.serverId })
+        // No fiber per call: the backend calls back when the answer (or the reason there is none) arrives.
+        byClientId.set(message.id, Effect.void)
+        const cancel = yield* backend.start(
+          target.message as JSONRPCRequest,
+          { timeout: options.requestTimeout(target.serverId) },
+          (exit) => {
+            forget()
+            push(outcome(requestId, target.serverId, exit))
+          }
+        )
+        if (byClientId.has(message.id)) byClientId.set(message.id, Effect.andThen(cancel, Effect.sync(forget)))
+      } else if (target._tag === "Broadcast") {
+        const fiber = yield* FiberSet.run(
+          requests,
+          Effect.ensuring(broadcast(requestId, target.method, target.serverIds, outbound), Effect.sync(forget))
+        )
+        // The fork has not run yet (it starts on the next turn), so `forget` cannot have run before this.
+        byClientId.set(message.id, Fiber.interrupt(fiber))
+      }
       return { request_id: requestId }
     })
 
