@@ -1,7 +1,8 @@
 import { type ChildProcess, spawn } from "node:child_process"
-import { ReadBuffer, serializeMessage } from "@modelcontextprotocol/client"
+import { serializeMessage } from "@modelcontextprotocol/client"
 import type { JSONRPCMessage, Transport } from "@modelcontextprotocol/client"
 import { getDefaultEnvironment } from "@modelcontextprotocol/client/stdio"
+import { LineReader } from "./LineReader.ts"
 import type { GroupTracker } from "./Watchdog.ts"
 
 export interface StdioParameters {
@@ -23,7 +24,8 @@ export interface StdioParameters {
  *
  * The SDK's `StdioClientTransport` signals only its direct child, so a server started through a wrapper
  * (`npx`, `sh -c`) or one that ignores SIGTERM outlives it. This transport reuses the SDK's framing
- * (`ReadBuffer`, `serializeMessage`) and environment policy, spawns the child detached (setsid: its pid is
+ * (`serializeMessage`; reading is `LineReader`, the same framing without per-message schema checks) and
+ * environment policy, spawns the child detached (setsid: its pid is
  * the group id), and on close ends the whole group: stdin EOF, then TERM, then KILL; the group is swept
  * again after the leader exits, also when it exits on its own, so no grandchild survives.
  */
@@ -33,7 +35,7 @@ export class ProcessGroupStdioTransport implements Transport {
   onmessage?: ((message: JSONRPCMessage) => void) | undefined
 
   readonly #params: StdioParameters
-  readonly #readBuffer = new ReadBuffer()
+  readonly #readBuffer = new LineReader()
   #child: ChildProcess | undefined
   #pgid: number | undefined
   #exited: Promise<void> | undefined
@@ -132,7 +134,7 @@ export class ProcessGroupStdioTransport implements Transport {
     for (;;) {
       let message: JSONRPCMessage | null
       try {
-        message = this.#readBuffer.readMessage()
+        message = this.#readBuffer.read()
       } catch (error) {
         // One bad line must not stop the stream: report it and read on.
         this.onerror?.(error instanceof Error ? error : new Error(String(error)))
