@@ -72,7 +72,7 @@ const stop = async (gateway: Gateway) => {
 
 /**
  * A gateway for the life of the enclosing scope: stopped (and its backends checked) when the scope closes.
- * `script` is src/main.ts unless given (bench/servers/quiet-gateway.ts for the row without per-request logs).
+ * `script` is src/main.ts unless given.
  */
 export const gateway = (dir: string, name: string, config: ConfigFile, script: string = mainScript) =>
   Effect.acquireRelease(Effect.promise(() => launch(dir, name, config, script)), (g) => Effect.promise(() => stop(g)))

@@ -4,8 +4,7 @@
  * SSE stream. The gateway runs as its own process (src/main.ts) with server-everything over stdio behind it.
  * Baselines, with the same lean client: a bare Effect HttpRouter route in its own process that answers 202 at
  * once (the HTTP-edge limit), and server-everything straight over stdio with the SDK Client (from the backend
- * section). One more gateway process, started by bench/servers/quiet-gateway.ts with info logs off, shows
- * what the gateway's one log line per HTTP request costs.
+ * section).
  */
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -29,7 +28,6 @@ export interface Settings {
 
 const token = "bench-token-0123456789abcdef"
 const bareScript = fileURLToPath(new URL("../servers/bare-server.ts", import.meta.url))
-const quietScript = fileURLToPath(new URL("../servers/quiet-gateway.ts", import.meta.url))
 
 let nextId = 0
 const body = () =>
@@ -98,8 +96,6 @@ export const sessionCaller = (gw: Gateway) =>
     return call
   })
 
-const countLogLines = (log: string) => log.split("Sent HTTP response").length - 1
-
 export const run = (settings: Settings) =>
   Effect.scoped(Effect.gen(function*() {
     const config = {
@@ -108,7 +104,6 @@ export const run = (settings: Settings) =>
       streaming: { requestTimeoutSeconds: 30 }
     }
     const gw = yield* gateway(settings.dir, "gateway-calls", config)
-    const quiet = yield* gateway(settings.dir, "gateway-calls-quiet", config, quietScript)
     const bare = yield* scoped({
       name: "bare-server",
       args: [bareScript],
@@ -123,7 +118,6 @@ export const run = (settings: Settings) =>
       if (reply.status !== 202) throw new Error(`bare: ${reply.status} ${reply.body}`)
     }
     const viaGateway = yield* sessionCaller(gw)
-    const viaQuiet = yield* sessionCaller(quiet)
 
     const sequential = { calls: settings.calls, warmup: settings.warmup, concurrency: 1 }
     const parallel = { ...sequential, concurrency: 32 }
@@ -131,42 +125,34 @@ export const run = (settings: Settings) =>
       "bench client": process.pid,
       "bare server": bare.pid,
       gateway: gw.pid,
-      "quiet gateway": quiet.pid,
-      "server-everything": gw.backendPids[0] ?? -1,
-      "server-everything (quiet)": quiet.backendPids[0] ?? -1
+      "server-everything": gw.backendPids[0] ?? -1
     })
     const rows = {
       bareSeq: { label: "bare, sequential", call: viaBare, options: sequential },
       gwSeq: { label: "gateway, sequential", call: viaGateway, options: sequential },
       bare32: { label: "bare, 32 in flight", call: viaBare, options: parallel },
-      gw32: { label: "gateway, 32 in flight", call: viaGateway, options: parallel },
-      quiet32: { label: "quiet gateway, 32 in flight", call: viaQuiet, options: parallel }
+      gw32: { label: "gateway, 32 in flight", call: viaGateway, options: parallel }
     }
-    const results = { bareSeq: [], gwSeq: [], bare32: [], gw32: [], quiet32: [] } as Record<keyof typeof rows, Array<Result>>
+    const results = { bareSeq: [], gwSeq: [], bare32: [], gw32: [] } as Record<keyof typeof rows, Array<Result>>
     // The gateway's JIT takes thousands of calls to settle (its rate still climbs over the first ~10,000): each
     // side gets `preWarm` calls at 32 in flight first, not counted.
-    for (const call of [viaBare, viaGateway, viaQuiet]) {
+    for (const call of [viaBare, viaGateway]) {
       yield* Effect.promise(() => measure(call, { calls: settings.preWarm, warmup: 0, concurrency: 32 }))
     }
-    const logLinesBefore = countLogLines(gw.log())
-    let gatewayCalls = 0
     for (let round = 0; round < settings.rounds; round++) {
       // Odd rounds run the rows in reverse order, so no row always follows the same one.
       const keys = Object.keys(rows) as Array<keyof typeof rows>
       for (const key of round % 2 === 0 ? keys : keys.reverse()) {
         const { label, call, options } = rows[key]
         const units = options.calls + options.warmup
-        if (key === "gwSeq" || key === "gw32") gatewayCalls += units
         results[key].push(yield* Effect.promise(() => cpu.run(label, units, () => measure(call, options))))
       }
     }
-    const logLines = countLogLines(gw.log()) - logLinesBefore
-    const [bareSeq, gwSeq, bare32, gw32, quiet32] = [
+    const [bareSeq, gwSeq, bare32, gw32] = [
       median(results.bareSeq),
       median(results.gwSeq),
       median(results.bare32),
-      median(results.gw32),
-      median(results.quiet32)
+      median(results.gw32)
     ]
 
     const vsSdkSeq = `${ratio(gwSeq.perSecond, settings.sdkSequential.perSecond)} SDK stdio`
@@ -182,20 +168,9 @@ export const run = (settings: Settings) =>
     yield* Console.log(row("  gateway session API, sequential", gwSeq, "req/s", [`${ratio(gwSeq.perSecond, bareSeq.perSecond)} bare`, vsSdkSeq]))
     yield* Console.log(row("  bare Effect route, 32 in flight (HTTP-edge limit)", bare32))
     yield* Console.log(row("  gateway session API, 32 in flight", gw32, "req/s", [`${ratio(gw32.perSecond, bare32.perSecond)} bare`, vsSdk32]))
-    yield* Console.log(
-      row("  same, info logs off (bench/servers/quiet-gateway)", quiet32, "req/s", [
-        `${ratio(quiet32.perSecond, bare32.perSecond)} bare`,
-        `${ratio(quiet32.perSecond, gw32.perSecond)} with logs`
-      ])
-    )
     yield* Console.log(`  target: gateway >= 0.7x bare at 32 in flight: ${ratio(gw32.perSecond, bare32.perSecond)} (${target})`)
     yield* Console.log(
       `  per call by process (all rounds, warm-up included): CPU µs (/proc/<pid>/stat, 10 ms ticks), read and write syscalls (/proc/<pid>/io)`
     )
     for (const line of cpu.report()) yield* Console.log(`    ${line}`)
-    yield* Console.log(
-      `  note: the gateway (src/main.ts) logs every HTTP request at info level (${logLines} "Sent HTTP response" lines for ` +
-        `${gatewayCalls} calls); its stdout goes to a log file, not a pipe or terminal, so the rows include only the gateway's ` +
-        `own cost of formatting and writing them. The bare route and the quiet gateway have no per-request log.`
-    )
   }))

@@ -16,7 +16,8 @@ export class ReplayBuffer {
 
   constructor(capacity: number) {
     this.#capacity = capacity
-    this.#events = new Array(capacity)
+    // Grows as events come: an idle session holds no preallocated slots.
+    this.#events = []
   }
 
   push(event: SessionEvent): void {

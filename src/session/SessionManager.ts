@@ -50,6 +50,9 @@ export class SessionManager extends Context.Service<SessionManager, {
       const config = yield* GatewayConfig
       const pool = yield* BackendPool
       const managerScope = yield* Effect.scope
+      // Sessions run on the manager's services, not on those of the HTTP request that created them: a fiber
+      // keeps its parent's context, and an idle session would otherwise hold that request and its response.
+      const context = yield* Effect.context<never>()
       const sessions = yield* Ref.make<ReadonlyMap<string, Entry>>(new Map())
       const limits = config.streaming
 
@@ -96,7 +99,10 @@ export class SessionManager extends Context.Service<SessionManager, {
             idleTimeout: Duration.seconds(limits.sessionTimeoutSeconds),
             requestTimeout
           })
-        }).pipe(Scope.provide(scope), Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : abandon))
+        }).pipe(
+          Effect.provideContext(Context.add(context, Scope.Scope, scope)),
+          Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : abandon)
+        )
         const servers = yield* session.servers.pipe(Effect.onInterrupt(() => abandon))
         // Registering and watching are one step: a session is never known without its watcher, nor the reverse.
         yield* Effect.uninterruptible(Effect.gen(function*() {
@@ -111,6 +117,7 @@ export class SessionManager extends Context.Service<SessionManager, {
             Effect.andThen(Scope.close(scope, Exit.void)),
             Effect.andThen(release(client.id)),
             Effect.andThen(Deferred.succeed(released, undefined)),
+            Effect.provideContext(context),
             Effect.forkIn(managerScope)
           )
         }))
