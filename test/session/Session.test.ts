@@ -139,9 +139,13 @@ describe("Session (virtual time)", () => {
       yield* TestClock.adjust("10 seconds") // 10 heartbeats due, at most 1 fits
       const waiting = yield* Effect.forkChild(session.closed)
       assert.isUndefined(waiting.pollUnsafe(), "heartbeats were dropped, not counted as overflow")
-      for (let i = 4; i < 8; i++) yield* session.submit(call(i, "echo", { text: `e${i}` }))
-      yield* live(300)
-      assert.strictEqual(yield* Fiber.join(waiting), "overflow")
+      // Well past the bound, however many events the stalled reader took in its one pull (in batches: a session
+      // may have at most `maxPendingEvents` requests in flight).
+      for (let batch = 1; batch <= 3; batch++) {
+        for (let i = 4 * batch; i < 4 * batch + 4; i++) yield* session.submit(call(i, "echo", { text: `e${i}` }))
+        yield* live(300)
+      }
+      assert.strictEqual(yield* Fiber.join(waiting).pipe(Effect.timeout("20 seconds"), TestClock.withLive), "overflow")
       const all = yield* session.stream(0).pipe(Stream.runCollect)
       assert.strictEqual(all.at(-1)?.event, "closed")
       assert.deepStrictEqual(all.at(-1)?.data, { reason: "overflow" })
