@@ -106,7 +106,7 @@ export interface Backend {
    */
   readonly start: (
     request: JSONRPCRequest,
-    options: { readonly timeout?: Duration.Input } | undefined,
+    options: { readonly timeout?: Duration.Input; readonly owner?: string } | undefined,
     onDone: (exit: Exit.Exit<JSONRPCResponse, BackendError>) => void
   ) => Effect.Effect<Effect.Effect<void>>
   readonly notify: (notification: JSONRPCNotification) => Effect.Effect<void, BackendError>
@@ -115,8 +115,13 @@ export interface Backend {
    * the subscription lasts as long as the caller's scope.
    */
   readonly subscribeNotifications: Effect.Effect<Stream.Stream<JSONRPCNotification>, never, Scope.Scope>
-  /** Subscribes now to the backend's requests to the client side; answer each with its `respond`. */
-  readonly subscribeRequests: Effect.Effect<Stream.Stream<BackendRequest>, never, Scope.Scope>
+  /**
+   * Takes the backend's requests to the client side (sampling, elicitation, roots) for `owner` (a session)
+   * while the caller's scope lasts. A request goes to the owner whose requests are in flight when it arrives
+   * (the one that caused it), or to the only owner attached; when that cannot be told, or no owner is
+   * attached, the backend gets a JSON-RPC error at once instead of waiting.
+   */
+  readonly attachRequests: (owner: string, handler: (request: BackendRequest) => void) => Effect.Effect<void, never, Scope.Scope>
   /** Subscriptions open right now (sessions hold them): a leak shows here. */
   readonly subscribers: Effect.Effect<{ readonly notifications: number; readonly requests: number }>
 }
@@ -199,8 +204,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     live: undefined
   })
   const notifications = yield* Effect.acquireRelease(PubSub.sliding<JSONRPCNotification>(publishCapacity), PubSub.shutdown)
-  const incoming = yield* Effect.acquireRelease(PubSub.sliding<BackendRequest>(publishCapacity), PubSub.shutdown)
-  const requestListeners = yield* Ref.make(0)
+  /** Owners taking the backend's requests: touched only synchronously (attach, detach, dispatch). */
+  const requestHandlers = new Map<string, (request: BackendRequest) => void>()
   const notificationListeners = yield* Ref.make(0)
   // Stderr lines and transport errors come from Node callbacks; a bounded queue hands them to the logger.
   const logs = yield* Effect.acquireRelease(Queue.sliding<Effect.Effect<void>>(1_000), Queue.shutdown)
@@ -230,20 +235,30 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       return // a request during the handshake is the SDK Client's to answer
     } else if (message.method === "ping") {
       current.post({ jsonrpc: "2.0", id: message.id, result: {} })
-    } else if (Ref.getUnsafe(requestListeners) === 0) {
-      // Nobody could answer: say so at once rather than let the backend wait for its own timeout.
-      current.post({
-        jsonrpc: "2.0",
-        id: message.id,
-        error: { code: -32601, message: `no client session can answer ${message.method} right now` }
-      })
     } else {
-      PubSub.publishUnsafe(incoming, {
-        serverId,
-        request: message,
-        respond: (response) => sendOn(current, response, "response")
-      })
+      const handler = causeOf(current)
+      if (handler === undefined) {
+        // Nobody can answer: say so at once rather than let the backend wait for its own timeout.
+        current.post({
+          jsonrpc: "2.0",
+          id: message.id,
+          error: { code: -32601, message: `no client session can answer ${message.method} right now` }
+        })
+      } else {
+        handler({ serverId, request: message, respond: (response) => sendOn(current, response, "response") })
+      }
     }
+  }
+
+  /**
+   * The handler of the session that caused a backend request. MCP's stdio messages do not say which request
+   * a server's request belongs to, so the cause is the one attached owner with requests in flight (or the
+   * only owner attached at all, as for an `isolation: "session"` backend); two candidates are ambiguous.
+   */
+  const causeOf = (live: Live) => {
+    if (requestHandlers.size === 1) return [...requestHandlers.values()][0]
+    const busy = [...live.inFlight.owners()].filter((owner) => requestHandlers.has(owner))
+    return busy.length === 1 ? requestHandlers.get(busy[0] as string) : undefined
   }
 
   /** Sends one message on a given connection, failing if that connection is gone. */
@@ -401,12 +416,13 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     live: Live,
     request: JSONRPCRequest,
     timeout: Duration.Duration,
-    onDone: (exit: Exit.Exit<JSONRPCResponse, RequestFailure | RequestTimedOut>) => void
+    onDone: (exit: Exit.Exit<JSONRPCResponse, RequestFailure | RequestTimedOut>) => void,
+    owner?: string
   ): (() => void) => {
     const id = nextId++
     // A modern-era HTTP request is cancelled by closing its own response stream.
     const abort = live.connection.info.era === "modern" && endpoint.kind !== "stdio" ? new AbortController() : undefined
-    live.inFlight.register(id, { callerId: request.id, method: request.method, abort }, Duration.toMillis(timeout), onDone)
+    live.inFlight.register(id, { callerId: request.id, method: request.method, abort, owner }, Duration.toMillis(timeout), onDone)
     // Fire and forget: the completion is all the caller waits on, so its deadline holds even if sending hangs.
     void live.connection.transport.send(
       { ...envelope(live, request), id },
@@ -454,7 +470,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 
   const start = (
     message: JSONRPCRequest,
-    options: { readonly timeout?: Duration.Input } | undefined,
+    options: { readonly timeout?: Duration.Input; readonly owner?: string } | undefined,
     onDone: (exit: Exit.Exit<JSONRPCResponse, BackendError>) => void
   ) =>
     Effect.suspend((): Effect.Effect<Effect.Effect<void>> => {
@@ -476,7 +492,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
           return
         }
         onDone(exit as Exit.Exit<never, BackendError>)
-      })
+      }, options?.owner)
       return Effect.succeed(Effect.sync(() => cancel()))
     })
 
@@ -509,8 +525,15 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     start,
     notify,
     subscribeNotifications: subscribe(notifications, (delta) => Ref.update(notificationListeners, (n) => n + delta)),
-    subscribeRequests: subscribe(incoming, (delta) => Ref.update(requestListeners, (n) => n + delta)),
-    subscribers: Effect.all({ notifications: Ref.get(notificationListeners), requests: Ref.get(requestListeners) })
+    attachRequests: (owner, handler) =>
+      Effect.acquireRelease(
+        Effect.sync(() => void requestHandlers.set(owner, handler)),
+        () => Effect.sync(() => void (requestHandlers.get(owner) === handler && requestHandlers.delete(owner)))
+      ),
+    subscribers: Effect.all({
+      notifications: Ref.get(notificationListeners),
+      requests: Effect.sync(() => requestHandlers.size)
+    })
   } satisfies Backend as Backend
 })
 

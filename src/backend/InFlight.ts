@@ -12,6 +12,8 @@ export interface Entry<E> {
   readonly onDone: (exit: Exit.Exit<JSONRPCResponse, E | RequestTimedOut>) => void
   /** Aborts the request's own HTTP stream: how a modern-era request is cancelled. */
   readonly abort: AbortController | undefined
+  /** Who sent it (a session id), so a request the backend makes meanwhile can be taken to its cause. */
+  readonly owner?: string | undefined
 }
 
 /**
@@ -64,7 +66,12 @@ export const make = <E>(options: {
     return {
       register: (
         id: number,
-        request: { readonly callerId: RequestId; readonly method: string; readonly abort: AbortController | undefined },
+        request: {
+          readonly callerId: RequestId
+          readonly method: string
+          readonly abort: AbortController | undefined
+          readonly owner?: string | undefined
+        },
         timeoutMillis: number,
         onDone: Entry<E>["onDone"]
       ) => {
@@ -89,6 +96,12 @@ export const make = <E>(options: {
         if (entry === undefined) return
         entries.delete(id)
         entry.onDone(Exit.fail(error))
+      },
+      /** The owners with requests in flight now. */
+      owners: (): ReadonlySet<string> => {
+        const owners = new Set<string>()
+        for (const entry of entries.values()) if (entry.owner !== undefined) owners.add(entry.owner)
+        return owners
       },
       /** Drops a request nobody waits for any more; the entry if it was still in flight. */
       forget: (id: number): Entry<E> | undefined => {

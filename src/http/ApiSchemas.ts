@@ -8,8 +8,16 @@ import { ServerId } from "../protocol/Namespacing.ts"
 /** `POST /gateway/stream` body: which servers the session may use (default: every server of the client). */
 export const CreateSessionBody = Schema.Struct({ servers: Schema.optional(Schema.Array(ServerId)) })
 
-/** `POST /gateway/stream/:session_id/request` body: one JSON-RPC request or notification. */
-export const ClientMessage = Schema.Union([JsonRpc.Request, JsonRpc.Notification])
+/**
+ * `POST /gateway/stream/:session_id/request` body: one JSON-RPC request or notification, or the response to a
+ * `request` event (a backend asked the client something).
+ */
+export const ClientMessage = Schema.Union([
+  JsonRpc.Request,
+  JsonRpc.Notification,
+  JsonRpc.SuccessResponse,
+  JsonRpc.ErrorResponse
+])
 
 export const ServerSummary = Schema.Struct({
   id: Schema.String,

@@ -4,6 +4,7 @@ import type { AmbiguousMethod, Forbidden } from "../routing/RoutingErrors.ts"
 import type {
   DuplicateRequestId,
   SessionNotFound,
+  UnknownResponse,
   TooManyRequests,
   TooManySessions
 } from "../session/SessionErrors.ts"
@@ -21,6 +22,7 @@ export type ApiError =
   | TooManySessions
   | TooManyRequests
   | DuplicateRequestId
+  | UnknownResponse
   | RouteNotFound
 
 // `satisfies` keeps the table exhaustive: an error added to ApiError without a status does not compile.
@@ -35,6 +37,7 @@ const statusOf = {
   TooManySessions: [429, "too_many_sessions"],
   TooManyRequests: [429, "too_many_requests"],
   DuplicateRequestId: [400, "invalid_request"],
+  UnknownResponse: [400, "invalid_request"],
   RouteNotFound: [404, "not_found"]
 } as const satisfies Record<ApiError["_tag"], readonly [number, string]>
 

@@ -3,6 +3,7 @@ import { Sse } from "effect/encoding"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import type { SessionEvent } from "../session/SessionEvent.ts"
 import { SessionManager } from "../session/SessionManager.ts"
+import * as JsonRpc from "../protocol/JsonRpc.ts"
 import { Accepted, ClientMessage, CreateSessionBody, SessionCreated } from "./ApiSchemas.ts"
 import { Auth, CurrentClient } from "./Auth.ts"
 import { withErrorResponses } from "./ErrorResponse.ts"
@@ -78,7 +79,7 @@ const PostRequest = HttpRouter.add(
     const client = yield* CurrentClient
     const session = yield* (yield* SessionManager).get(client, yield* sessionId)
     const message = yield* readJson(ClientMessage)
-    const accepted: typeof Accepted.Type = yield* session.submit(message)
+    const accepted: typeof Accepted.Type = yield* session.submit(JsonRpc.toSdkMessage(message))
     return HttpServerResponse.jsonUnsafe(accepted, { status: 202 })
   }).pipe(withErrorResponses)
 )

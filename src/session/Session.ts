@@ -1,13 +1,19 @@
-import type { JSONRPCNotification, JSONRPCRequest, JSONRPCResponse, ServerCapabilities } from "@modelcontextprotocol/client"
+import type {
+  JSONRPCMessage,
+  JSONRPCNotification,
+  JSONRPCRequest,
+  JSONRPCResponse,
+  ServerCapabilities
+} from "@modelcontextprotocol/client"
 import { Cause, Clock, Deferred, Duration, Effect, Exit, Fiber, FiberSet, Queue, Stream } from "effect"
-import type { Backend } from "../backend/Backend.ts"
+import type { Backend, BackendRequest } from "../backend/Backend.ts"
 import type { BackendError } from "../backend/BackendErrors.ts"
 import type * as McpMethods from "../protocol/McpMethods.ts"
 import * as Merge from "../routing/Merge.ts"
 import * as Router from "../routing/Router.ts"
 import { type AmbiguousMethod, Forbidden } from "../routing/RoutingErrors.ts"
 import { ReplayBuffer } from "./ReplayBuffer.ts"
-import { DuplicateRequestId, TooManyRequests } from "./SessionErrors.ts"
+import { DuplicateRequestId, TooManyRequests, UnknownResponse } from "./SessionErrors.ts"
 import type { CloseReason, SessionEvent, Unnumbered } from "./SessionEvent.ts"
 
 /** What a session may use and how long it may wait. */
@@ -41,10 +47,10 @@ export interface Session {
   readonly stream: (lastEventId: number | undefined) => Stream.Stream<SessionEvent>
   /** Takes one JSON-RPC message from the client; a request's answer arrives on the stream. */
   readonly submit: (
-    message: JSONRPCRequest | JSONRPCNotification
+    message: JSONRPCMessage
   ) => Effect.Effect<
     { readonly request_id: string | null },
-    AmbiguousMethod | Forbidden | DuplicateRequestId | TooManyRequests
+    AmbiguousMethod | Forbidden | DuplicateRequestId | TooManyRequests | UnknownResponse
   >
   /** Ends the session: `closed { reason }` is the last event its stream gets. */
   readonly close: (reason: CloseReason) => Effect.Effect<void>
@@ -148,6 +154,27 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       yield* Effect.sleep(current !== undefined ? idleMillis : due - now)
     }
   }).pipe(Effect.forkScoped)
+
+  // Requests a backend sends to this session's client (sampling, elicitation, roots): each becomes a `request`
+  // event under an id unique in the session; the client answers by posting a JSON-RPC response with that id.
+  const asked = new Map<string, BackendRequest>()
+  let askedCounter = 0
+  for (const [serverId, backend] of options.backends) {
+    yield* backend.attachRequests(options.id, (request) => {
+      const id = `${serverId}:${++askedCounter}`
+      asked.set(id, request)
+      push({ event: "request", data: { server_id: serverId, request: { ...request.request, id } } })
+    })
+  }
+  // A session that ends with questions unanswered tells each backend, so none waits for its own timeout.
+  yield* Effect.addFinalizer(() =>
+    Effect.forEach([...asked.values()], (request) =>
+      request.respond({
+        jsonrpc: "2.0",
+        id: request.request.id,
+        error: { code: -32603, message: "the client session closed before answering" }
+      }).pipe(Effect.ignore), { discard: true })
+  )
 
   // A scope closed some other way (the manager stopping) still ends every stream with `closed`.
   yield* Effect.addFinalizer(() => Effect.sync(() => closeNow("shutdown")))
@@ -270,9 +297,21 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     return FiberSet.run(requests, backend.notify(outbound).pipe(Effect.ignore)).pipe(Effect.asVoid)
   }
 
-  const submit = (message: JSONRPCRequest | JSONRPCNotification) =>
+  /** The client's answer to a `request` event, sent back to the backend under its own id. */
+  const answer = (response: JSONRPCResponse) =>
+    Effect.gen(function*() {
+      const key = typeof response.id === "string" ? response.id : undefined
+      const request = key === undefined ? undefined : asked.get(key)
+      if (key === undefined || request === undefined) return yield* new UnknownResponse({ id: response.id ?? null })
+      asked.delete(key)
+      yield* request.respond({ ...response, id: request.request.id }).pipe(Effect.ignore)
+      return { request_id: null }
+    })
+
+  const submit = (message: JSONRPCMessage) =>
     Effect.gen(function*() {
       yield* touch
+      if (!("method" in message)) return yield* answer(message)
       if (!("id" in message)) {
         const route = Router.resolve(message, { servers: [...options.backends.keys()], namespacing: options.client.namespacing }, names)
         if (route._tag === "Failure") return yield* Effect.fail(route.failure)
@@ -305,7 +344,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         byClientId.set(message.id, Effect.void)
         const cancel = yield* backend.start(
           target.message as JSONRPCRequest,
-          { timeout: options.requestTimeout(target.serverId) },
+          { timeout: options.requestTimeout(target.serverId), owner: options.id },
           (exit) => {
             forget()
             push(outcome(requestId, target.serverId, exit))

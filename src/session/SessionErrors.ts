@@ -35,3 +35,12 @@ export class DuplicateRequestId extends Schema.TaggedError<DuplicateRequestId>()
     return `a request with id ${JSON.stringify(this.id)} is already in flight in this session`
   }
 }
+
+/** A response from the client that answers no request the session asked it. */
+export class UnknownResponse extends Schema.TaggedError<UnknownResponse>()("UnknownResponse", {
+  id: Schema.Union([Schema.String, Schema.Number, Schema.Null])
+}) {
+  override get message() {
+    return `no request with id ${JSON.stringify(this.id)} is waiting for an answer in this session`
+  }
+}

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Layer, Logger, Scope, Stream } from "effect"
+import { Effect, Exit, Fiber, Layer, Logger, Queue, Scope, Stream } from "effect"
 import * as Backend from "../../src/backend/Backend.ts"
 import type { Endpoint } from "../../src/backend/Connection.ts"
 import { EraCache } from "../../src/backend/EraCache.ts"
@@ -151,10 +151,10 @@ describe("Backend over real transports", () => {
       const refused = yield* backend.request(sampling, { timeout: "5 seconds" })
       assert.include(textOf(refused), "no client session can answer")
 
-      const requests = yield* backend.subscribeRequests
-      const answering = yield* requests.pipe(
-        Stream.take(1),
-        Stream.runForEach(({ request, respond }) =>
+      const asked = yield* Queue.unbounded<Backend.BackendRequest>()
+      yield* backend.attachRequests("session-1", (request) => Queue.offerUnsafe(asked, request))
+      const answering = yield* Queue.take(asked).pipe(
+        Effect.flatMap(({ request, respond }) =>
           respond({
             jsonrpc: "2.0",
             id: request.id,

@@ -201,6 +201,51 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
       }
     }))
 
+  it.effect("a backend's sampling request reaches the session that caused it, and the client's answer goes back", () =>
+    Effect.gen(function*() {
+      const session = yield* create(alice, { servers: ["everything"] })
+      const stream = yield* events(session.stream_url, alice)
+      const reading = yield* stream.events.pipe(
+        Stream.tap((event) =>
+          event.event === "request"
+            ? send("POST", session.request_url, {
+              token: alice,
+              body: {
+                jsonrpc: "2.0",
+                id: event.data.request.id,
+                result: { role: "assistant", content: { type: "text", text: "a sampled reply" }, model: "test-model" }
+              }
+            }).pipe(Effect.map((reply) => assert.strictEqual(reply.status, 202)))
+            : Effect.void
+        ),
+        Stream.takeUntil((e) => e.event === "response"),
+        Stream.runCollect,
+        Effect.timeout("20 seconds"),
+        Effect.forkChild({ startImmediately: true })
+      )
+      yield* send("POST", session.request_url, {
+        token: alice,
+        body: {
+          jsonrpc: "2.0",
+          id: "sample",
+          method: "tools/call",
+          params: { name: "everything__trigger-sampling-request", arguments: { prompt: "hello", maxTokens: 5 } }
+        }
+      })
+      const seen = yield* Fiber.join(reading)
+      const asked = seen.find((e) => e.event === "request")
+      assert.strictEqual(asked?.data.server_id, "everything")
+      assert.strictEqual(asked?.data.request.method, "sampling/createMessage")
+      const done = seen.at(-1)
+      assert.strictEqual(done?.data.response.id, "sample")
+      assert.include(JSON.stringify(done?.data.response.result), "a sampled reply")
+
+      // An answer to nothing the session asked is refused.
+      const stray = yield* send("POST", session.request_url, { token: alice, body: { jsonrpc: "2.0", id: "nope", result: {} } })
+      assert.strictEqual(stray.status, 400)
+      assert.strictEqual((stray.body as { error: { code: string } }).error.code, "invalid_request")
+    }))
+
   it.effect("a second GET takes over the stream: the first one ends", () =>
     Effect.gen(function*() {
       const session = yield* create(alice, { servers: ["fixture"] })
