@@ -38,6 +38,7 @@ import { EraCache } from "./EraCache.ts"
 import { clientCapabilities, clientInfo } from "./GatewayIdentity.ts"
 import * as InFlight from "./InFlight.ts"
 import { redactor } from "./Redaction.ts"
+import * as ResourceHolders from "./ResourceHolders.ts"
 import type { GroupTracker } from "./Watchdog.ts"
 
 export type HealthState = "starting" | "ready" | "failed" | "restarting"
@@ -122,6 +123,12 @@ export interface Backend {
    * attached, the backend gets a JSON-RPC error at once instead of waiting.
    */
   readonly attachRequests: (owner: string, handler: (request: BackendRequest) => void) => Effect.Effect<void, never, Scope.Scope>
+  /**
+   * Who holds a resource subscription on this backend. Sessions share one backend subscription per URI: the
+   * first holder sends `resources/subscribe`, the last one to let go sends `resources/unsubscribe` (each call
+   * answers whether this caller must send it).
+   */
+  readonly resourceHolders: ResourceHolders.ResourceHolders
   /** Subscriptions open right now (sessions hold them): a leak shows here. */
   readonly subscribers: Effect.Effect<{ readonly notifications: number; readonly requests: number }>
 }
@@ -204,6 +211,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     live: undefined
   })
   const notifications = yield* Effect.acquireRelease(PubSub.sliding<JSONRPCNotification>(publishCapacity), PubSub.shutdown)
+  const resourceHolders = ResourceHolders.make()
+
   /** Owners taking the backend's requests: touched only synchronously (attach, detach, dispatch). */
   const requestHandlers = new Map<string, (request: BackendRequest) => void>()
   const notificationListeners = yield* Ref.make(0)
@@ -525,6 +534,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     start,
     notify,
     subscribeNotifications: subscribe(notifications, (delta) => Ref.update(notificationListeners, (n) => n + delta)),
+    resourceHolders,
     attachRequests: (owner, handler) =>
       Effect.acquireRelease(
         Effect.sync(() => void requestHandlers.set(owner, handler)),

@@ -10,6 +10,7 @@ import type * as JsonRpc from "../protocol/JsonRpc.ts"
 import * as McpMethods from "../protocol/McpMethods.ts"
 import * as Namespacing from "../protocol/Namespacing.ts"
 import type { NameMap } from "./Merge.ts"
+import * as ResourceMap from "./ResourceMap.ts"
 import { AmbiguousMethod, Forbidden } from "./RoutingErrors.ts"
 
 /** A message a client sends to a server: a request or a notification. */
@@ -79,13 +80,16 @@ const targetOfName = (name: string, names: NameMap): Namespacing.Target | undefi
  * - `tools/call`, `prompts/get` with `params.name` = `<server>__<name>` (or a shortened name in `names`): to that
  *   server with the backend's own name;
  * - `tools/list`, `resources/list`, `resources/templates/list`, `prompts/list`: broadcast to every allowed server;
+ * - `resources/read`, `resources/subscribe`, `resources/unsubscribe`: by `params.uri`, through `resources` (what
+ *   the session's list broadcasts found); `completion/complete`: by its ref (a prompt name or a resource URI);
  * - a notification that names no server: {@link Local};
  * - anything else: {@link AmbiguousMethod}. A named server the client may not use: {@link Forbidden}.
  */
 export const resolve = <M extends ClientMessage>(
   message: M,
   client: Client,
-  names: NameMap
+  names: NameMap,
+  resources: ResourceMap.ResourceMap = ResourceMap.empty
 ): Result.Result<Route<M>, RoutingError> => {
   // Config allows "off" only with exactly one server; should a session narrow that to none, the explicit rules
   // below still apply (and every named server is Forbidden).
@@ -115,6 +119,30 @@ export const resolve = <M extends ClientMessage>(
     const target = typeof name === "string" ? targetOfName(name, names) : undefined
     if (target !== undefined) {
       return single(client, target.serverId, { ...message, params: { ...message.params, name: target.name } })
+    }
+  }
+
+  // resources/read, subscribe, unsubscribe: by the URI, through what the session's lists taught it.
+  if (McpMethods.isUriRouted(message.method)) {
+    const uri = message.params?.["uri"]
+    const serverId = typeof uri === "string" ? ResourceMap.serverOf(resources, uri) : undefined
+    if (serverId !== undefined) return single(client, serverId, message)
+  }
+
+  // completion/complete: by the prompt's namespaced name, or the resource template's URI.
+  if (message.method === "completion/complete") {
+    const ref = message.params?.["ref"]
+    if (typeof ref === "object" && ref !== null) {
+      const { type, name, uri } = ref as { type?: unknown; name?: unknown; uri?: unknown }
+      const target = type === "ref/prompt" && typeof name === "string" ? targetOfName(name, names) : undefined
+      if (target !== undefined) {
+        return single(client, target.serverId, {
+          ...message,
+          params: { ...message.params, ref: { ...ref, name: target.name } }
+        })
+      }
+      const serverId = type === "ref/resource" && typeof uri === "string" ? ResourceMap.serverOf(resources, uri) : undefined
+      if (serverId !== undefined) return single(client, serverId, message)
     }
   }
 

@@ -10,6 +10,7 @@ import type { Backend, BackendRequest } from "../backend/Backend.ts"
 import type { BackendError } from "../backend/BackendErrors.ts"
 import type * as McpMethods from "../protocol/McpMethods.ts"
 import * as Merge from "../routing/Merge.ts"
+import * as ResourceMap from "../routing/ResourceMap.ts"
 import * as Router from "../routing/Router.ts"
 import { type AmbiguousMethod, Forbidden } from "../routing/RoutingErrors.ts"
 import { ReplayBuffer } from "./ReplayBuffer.ts"
@@ -101,6 +102,9 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   let lastActivity = yield* Clock.currentTimeMillis
   let requestCounter = 0
   let names: Merge.NameMap = new Map()
+  let resources: ResourceMap.ResourceMap = ResourceMap.empty
+  /** Resources this session subscribed to, as `server uri`: their updates are this session's. */
+  const subscribed = new Set<string>()
   /** Progress tokens the backends see (unique to this session and request) and the client's own ones. */
   const progressTokens = new Map<string, string | number>()
   /** In-flight requests by the client's own JSON-RPC id, so `notifications/cancelled` can stop them. */
@@ -176,6 +180,16 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       }).pipe(Effect.ignore), { discard: true })
   )
 
+  // The backend keeps a subscription while some session holds it: the last to leave unsubscribes it.
+  yield* Effect.addFinalizer(() =>
+    Effect.forEach([...options.backends], ([serverId, backend]) =>
+      Effect.forEach(backend.resourceHolders.releaseAll(options.id), (uri) =>
+        backend.request(
+          { jsonrpc: "2.0", id: `unsubscribe:${uri}`, method: "resources/unsubscribe", params: { uri } },
+          { timeout: options.requestTimeout(serverId) }
+        ).pipe(Effect.ignore), { discard: true }), { discard: true, concurrency: "unbounded" })
+  )
+
   // A scope closed some other way (the manager stopping) still ends every stream with `closed`.
   yield* Effect.addFinalizer(() => Effect.sync(() => closeNow("shutdown")))
 
@@ -194,6 +208,11 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         }
         // A backend cancelling one of its own requests to a client: none reach sessions yet.
         if (notification.method === "notifications/cancelled") return Effect.void
+        // An update goes only to the sessions that subscribed to that resource.
+        if (notification.method === "notifications/resources/updated") {
+          const uri = notification.params?.uri
+          if (typeof uri !== "string" || !subscribed.has(`${serverId} ${uri}`)) return Effect.void
+        }
         return emit({ event: "notification", data: { server_id: serverId, notification } })
       }),
       Effect.forkScoped
@@ -214,6 +233,12 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       }
     }
   }
+
+  /** The empty result the gateway gives for the backend when it need not ask it. */
+  const localAnswer = (requestId: string, serverId: string, id: string | number): Unnumbered => ({
+    event: "response",
+    data: { request_id: requestId, server_id: serverId, response: { jsonrpc: "2.0", id, result: {} } }
+  })
 
   /** Every page of one backend's list. */
   const listAll = (serverId: string, backend: Backend, method: McpMethods.BroadcastMethod, request: JSONRPCRequest) =>
@@ -270,6 +295,18 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       }, { concurrency: "unbounded", discard: true })
       // Servers in the order the client may use them, whatever order they answered in.
       parts.sort((a, b) => serverIds.indexOf(a.serverId) - serverIds.indexOf(b.serverId))
+      if (method === "resources/list") {
+        const learnt = ResourceMap.withResources(resources, parts)
+        resources = learnt.map
+        for (const { uri, kept, serverId } of learnt.conflicts) {
+          errors.push({
+            serverId,
+            error: { code: "uri_conflict", message: `"${uri}" is also offered by "${kept}": reads of it go there` }
+          })
+        }
+      } else if (method === "resources/templates/list") {
+        resources = ResourceMap.withTemplates(resources, parts)
+      }
       if (method === "tools/list" || method === "prompts/list") names = new Map([...names, ...nextNames])
       const result = Merge.merge(method, parts, errors)
       yield* emit({
@@ -313,7 +350,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       yield* touch
       if (!("method" in message)) return yield* answer(message)
       if (!("id" in message)) {
-        const route = Router.resolve(message, { servers: [...options.backends.keys()], namespacing: options.client.namespacing }, names)
+        const route = Router.resolve(message, { servers: [...options.backends.keys()], namespacing: options.client.namespacing }, names, resources)
         if (route._tag === "Failure") return yield* Effect.fail(route.failure)
         yield* notify(message, route.success)
         return { request_id: null }
@@ -329,7 +366,12 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         ...message,
         params: { ...message.params, _meta: { ...message.params?._meta, progressToken: gatewayToken } }
       }
-      const route = Router.resolve(outbound, { servers: [...options.backends.keys()], namespacing: options.client.namespacing }, names)
+      const route = Router.resolve(
+        outbound,
+        { servers: [...options.backends.keys()], namespacing: options.client.namespacing },
+        names,
+        resources
+      )
       if (route._tag === "Failure") return yield* Effect.fail(route.failure)
       const target = route.success
       const forget = () => {
@@ -340,6 +382,25 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       if (target._tag === "Single") {
         const backend = options.backends.get(target.serverId)
         if (backend === undefined) return yield* new Forbidden({ serverId: target.serverId })
+        // Sessions share the backend's subscription to a resource: only the first subscribe and the last
+        // unsubscribe reach it; the others are answered here.
+        const uri = target.message.params?.["uri"]
+        const key = `${target.serverId} ${String(uri)}`
+        if (target.message.method === "resources/subscribe" && typeof uri === "string") {
+          subscribed.add(key)
+          if (!backend.resourceHolders.acquire(uri, options.id)) {
+            forget()
+            push(localAnswer(requestId, target.serverId, message.id))
+            return { request_id: requestId }
+          }
+        } else if (target.message.method === "resources/unsubscribe" && typeof uri === "string") {
+          subscribed.delete(key)
+          if (!backend.resourceHolders.release(uri, options.id)) {
+            forget()
+            push(localAnswer(requestId, target.serverId, message.id))
+            return { request_id: requestId }
+          }
+        }
         // No fiber per call: the backend calls back when the answer (or the reason there is none) arrives.
         byClientId.set(message.id, Effect.void)
         const cancel = yield* backend.start(

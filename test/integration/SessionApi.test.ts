@@ -246,6 +246,52 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
       assert.strictEqual((stray.body as { error: { code: string } }).error.code, "invalid_request")
     }))
 
+  it.effect("resources route by URI after a list; an update reaches only the subscribed session", () =>
+    Effect.gen(function*() {
+      const [a, b] = [yield* create(alice, { servers: ["everything"] }), yield* create(alice, { servers: ["everything"] })]
+      const [streamA, streamB] = [yield* events(a.stream_url, alice), yield* events(b.stream_url, alice)]
+      const post = (session: Created, body: unknown) => send("POST", session.request_url, { token: alice, body })
+      const listed = yield* readUntil(streamA.events, (e) => e.event === "response" && e.data.server_id === null)
+      yield* post(a, { jsonrpc: "2.0", id: "list", method: "resources/list" })
+      const merged = (yield* Fiber.join(listed)).at(-1)
+      const uri: string = merged?.data.response.result.resources[0].uri
+      assert.match(uri, /^demo:\/\//)
+
+      // The URI names no server, but the session learnt where it lives.
+      const again = yield* events(a.stream_url, alice)
+      const reading = yield* readUntil(again.events, (e) => e.event === "response")
+      yield* post(a, { jsonrpc: "2.0", id: "read", method: "resources/read", params: { uri } })
+      const read = (yield* Fiber.join(reading)).at(-1)
+      assert.strictEqual(read?.data.server_id, "everything")
+      assert.strictEqual(read?.data.response.result.contents[0].uri, uri)
+
+      // A session that never listed cannot know: it is told how to name the server.
+      const unknown = yield* post(b, { jsonrpc: "2.0", id: "read", method: "resources/read", params: { uri } })
+      assert.strictEqual(unknown.status, 400)
+
+      // A subscribes; the backend sends updates every 5 s for subscribed URIs once toggled.
+      const third = yield* events(a.stream_url, alice)
+      const updatesA = yield* third.events.pipe(
+        Stream.filter((e) => e.event === "notification" && e.data.notification.method === "notifications/resources/updated"),
+        Stream.runHead,
+        Effect.timeout("12 seconds"),
+        Effect.forkChild({ startImmediately: true })
+      )
+      const updatesB = yield* streamB.events.pipe(
+        Stream.filter((e) => e.event === "notification" && e.data.notification.method === "notifications/resources/updated"),
+        Stream.runHead,
+        Effect.forkChild({ startImmediately: true })
+      )
+      yield* post(a, { jsonrpc: "2.0", id: "sub", method: "resources/subscribe", params: { uri } })
+      yield* post(a, { jsonrpc: "2.0", id: "toggle", method: "tools/call", params: { name: "everything__toggle-subscriber-updates", arguments: {} } })
+      const update = yield* Fiber.join(updatesA)
+      assert.strictEqual(update._tag, "Some")
+      assert.strictEqual(update._tag === "Some" ? update.value.data.notification.params.uri : "", uri)
+      assert.isUndefined(updatesB.pollUnsafe(), "B did not subscribe")
+      yield* post(a, { jsonrpc: "2.0", id: "toggle-off", method: "tools/call", params: { name: "everything__toggle-subscriber-updates", arguments: {} } })
+      yield* Fiber.interrupt(updatesB)
+    }), 30_000)
+
   it.effect("a second GET takes over the stream: the first one ends", () =>
     Effect.gen(function*() {
       const session = yield* create(alice, { servers: ["fixture"] })
