@@ -103,6 +103,9 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   let requestCounter = 0
   let names: Merge.NameMap = new Map()
   let resources: ResourceMap.ResourceMap = ResourceMap.empty
+  /** Backend requests (sampling, ...) waiting for the client's answer, by the id the client sees. */
+  const asked = new Map<string, BackendRequest>()
+  let askedCounter = 0
   /** Resources this session subscribed to, as `server uri`: their updates are this session's. */
   const subscribed = new Set<string>()
   /** Progress tokens the backends see (unique to this session and request) and the client's own ones. */
@@ -161,8 +164,6 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 
   // Requests a backend sends to this session's client (sampling, elicitation, roots): each becomes a `request`
   // event under an id unique in the session; the client answers by posting a JSON-RPC response with that id.
-  const asked = new Map<string, BackendRequest>()
-  let askedCounter = 0
   for (const [serverId, backend] of options.backends) {
     yield* backend.attachRequests(options.id, (request) => {
       const id = `${serverId}:${++askedCounter}`
@@ -179,6 +180,9 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         error: { code: -32603, message: "the client session closed before answering" }
       }).pipe(Effect.ignore), { discard: true })
   )
+
+  // Requests still in flight when the session ends are cancelled at their backends, not left to run.
+  yield* Effect.addFinalizer(() => Effect.forEach([...byClientId.values()], (cancel) => cancel, { discard: true }))
 
   // The backend keeps a subscription while some session holds it: the last to leave unsubscribes it.
   yield* Effect.addFinalizer(() =>
@@ -206,8 +210,16 @@ export const make = Effect.fnUntraced(function*(options: Options) {
           const params = { ...notification.params, progressToken: original }
           return emit({ event: "notification", data: { server_id: serverId, notification: { ...notification, params } } })
         }
-        // A backend cancelling one of its own requests to a client: none reach sessions yet.
-        if (notification.method === "notifications/cancelled") return Effect.void
+        // A backend cancelling one of its requests to the client: only the session it asked, under that
+        // session's id for it.
+        if (notification.method === "notifications/cancelled") {
+          const id = notification.params?.requestId
+          const key = [...asked].find(([, request]) => request.serverId === serverId && request.request.id === id)?.[0]
+          if (key === undefined) return Effect.void
+          asked.delete(key)
+          const params = { ...notification.params, requestId: key }
+          return emit({ event: "notification", data: { server_id: serverId, notification: { ...notification, params } } })
+        }
         // An update goes only to the sessions that subscribed to that resource.
         if (notification.method === "notifications/resources/updated") {
           const uri = notification.params?.uri

@@ -292,6 +292,30 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
       yield* Fiber.interrupt(updatesB)
     }), 30_000)
 
+  it.effect("a session closed mid-call leaves no request running at the backend", () =>
+    Effect.gen(function*() {
+      const abortedSoFar = Effect.gen(function*() {
+        const probe = yield* create(bob)
+        const stream = yield* events(probe.stream_url, bob)
+        const reading = yield* readUntil(stream.events, (e) => e.event === "response")
+        yield* send("POST", probe.request_url, {
+          token: bob,
+          body: { jsonrpc: "2.0", id: "n", method: "tools/call", params: { name: "fixture__aborted", arguments: {} } }
+        })
+        return Number((yield* Fiber.join(reading)).at(-1)?.data.response.result.content[0].text)
+      }).pipe(Effect.scoped)
+      const before = yield* abortedSoFar
+      const doomed = yield* create(bob)
+      yield* send("POST", doomed.request_url, {
+        token: bob,
+        body: { jsonrpc: "2.0", id: "long", method: "tools/call", params: { name: "fixture__slow", arguments: { ms: 60_000 } } }
+      })
+      yield* Effect.sleep("300 millis")
+      assert.strictEqual((yield* send("DELETE", doomed.stream_url, { token: bob })).status, 204)
+      yield* Effect.sleep("200 millis")
+      assert.strictEqual(yield* abortedSoFar, before + 1)
+    }))
+
   it.effect("a second GET takes over the stream: the first one ends", () =>
     Effect.gen(function*() {
       const session = yield* create(alice, { servers: ["fixture"] })
