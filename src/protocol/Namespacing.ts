@@ -63,13 +63,16 @@ export const split = (namespaced: string): Target | undefined => {
 const utf8 = new TextEncoder()
 
 /**
- * FNV-1a, 32 bits, over the UTF-8 bytes of `text`: offset basis 0x811c9dc5, prime 0x01000193
+ * FNV-1a, 32 bits, over the UTF-8 bytes of `text` (of its JSON form if it holds a lone surrogate): offset basis 0x811c9dc5, prime 0x01000193
  * (http://www.isthe.com/chongo/tech/comp/fnv/). Pure and deterministic, so the same name gives the same short
  * form in every process and after every restart; not cryptographic (nothing here needs it to be).
  */
 export const fnv1a32 = (text: string): number => {
   let hash = 0x811c9dc5
-  for (const byte of utf8.encode(text)) {
+  // UTF-8 would turn every lone surrogate into the same U+FFFD, so two different ill-formed names would
+  // collide; their JSON form (which spells each lone surrogate out as \uXXXX) keeps them apart.
+  const wellFormed = !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text)
+  for (const byte of utf8.encode(wellFormed ? text : JSON.stringify(text))) {
     hash = Math.imul(hash ^ byte, 0x01000193)
   }
   return hash >>> 0

@@ -127,6 +127,12 @@ describe("Namespacing.fnv1a32", () => {
     assert.strictEqual(Namespacing.fnv1a32("foobar"), 0xbf9cf968)
   })
 
+  it("keeps names with different lone surrogates apart (found by the property test)", () => {
+    assert.notStrictEqual(Namespacing.fnv1a32("\ud800"), Namespacing.fnv1a32("\ud801"))
+    const prefix = "shared_prefix_".repeat(5)
+    assert.notStrictEqual(Namespacing.joinBounded("-", prefix + "\ud800"), Namespacing.joinBounded("-", prefix + "\ud801"))
+  })
+
   it("hashes UTF-8 bytes", () => {
     // "é" is the two bytes C3 A9 in UTF-8.
     const byHand = [0xc3, 0xa9].reduce((hash, byte) => Math.imul(hash ^ byte, 0x01000193) >>> 0, 0x811c9dc5)
