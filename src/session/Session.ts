@@ -74,6 +74,13 @@ const errorCode = (error: BackendError): string => {
   }
 }
 
+/** What a session fetches again when a backend says one of its lists changed. */
+const listChangedRefresh: Partial<Record<string, ReadonlyArray<McpMethods.BroadcastMethod>>> = {
+  "notifications/tools/list_changed": ["tools/list"],
+  "notifications/prompts/list_changed": ["prompts/list"],
+  "notifications/resources/list_changed": ["resources/list", "resources/templates/list"]
+}
+
 /** How many pages of one backend's list a broadcast follows before it stops. */
 const maxPages = 50
 
@@ -89,6 +96,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const replay = new ReplayBuffer(max + 1)
   const closedReason = Deferred.makeUnsafe<CloseReason>()
   const requests = yield* FiberSet.make()
+  /** Servers whose lists changed: what this session learnt from them (names, URIs) is fetched again. */
+  const refreshes = yield* Queue.unbounded<{ readonly serverId: string; readonly method: McpMethods.BroadcastMethod }>()
 
   let lastId = 0
   /** The highest id a stream has taken for sending: a GET without Last-Event-ID resumes after it. */
@@ -101,7 +110,14 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   let current: { readonly outbox: Queue.Queue<SessionEvent, Cause.Done> } | undefined
   let lastActivity = yield* Clock.currentTimeMillis
   let requestCounter = 0
+  /** Shortened tool and prompt names back to their server and name, kept apart so each list refreshes alone. */
+  const shortNames: Record<"tools/list" | "prompts/list", Merge.NameMap> = { "tools/list": new Map(), "prompts/list": new Map() }
+  /** Both, as routing reads them (rebuilt when either changes, not per request). */
   let names: Merge.NameMap = new Map()
+  const learnNames = (method: "tools/list" | "prompts/list", serverIds: ReadonlySet<string>, fresh: Merge.NameMap) => {
+    shortNames[method] = new Map([...[...shortNames[method]].filter(([, t]) => !serverIds.has(t.serverId)), ...fresh])
+    names = new Map([...shortNames["tools/list"], ...shortNames["prompts/list"]])
+  }
   let resources: ResourceMap.ResourceMap = ResourceMap.empty
   /** Backend requests (sampling, ...) waiting for the client's answer, by the id the client sees. */
   const asked = new Map<string, BackendRequest>()
@@ -220,6 +236,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
           const params = { ...notification.params, requestId: key }
           return emit({ event: "notification", data: { server_id: serverId, notification: { ...notification, params } } })
         }
+        const refresh = listChangedRefresh[notification.method]
+        if (refresh !== undefined) for (const method of refresh) Queue.offerUnsafe(refreshes, { serverId, method })
         // An update goes only to the sessions that subscribed to that resource.
         if (notification.method === "notifications/resources/updated") {
           const uri = notification.params?.uri
@@ -319,13 +337,36 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       } else if (method === "resources/templates/list") {
         resources = ResourceMap.withTemplates(resources, parts)
       }
-      if (method === "tools/list" || method === "prompts/list") names = new Map([...names, ...nextNames])
+      if (method === "tools/list" || method === "prompts/list") {
+        learnNames(method, new Set(parts.map((part) => part.serverId)), nextNames)
+      }
       const result = Merge.merge(method, parts, errors)
       yield* emit({
         event: "response",
         data: { request_id: requestId, server_id: null, response: { jsonrpc: "2.0", id: message.id, result } }
       })
     })
+
+  // A list that changed is fetched again for the names and URIs this session routes by; the client is told
+  // by the `list_changed` notification itself and lists again when it wants the new list.
+  yield* Queue.take(refreshes).pipe(
+    Effect.flatMap(({ serverId, method }) => {
+      const backend = options.backends.get(serverId)
+      if (backend === undefined) return Effect.void
+      return listAll(serverId, backend, method, { jsonrpc: "2.0", id: `refresh:${method}`, method }).pipe(
+        Effect.map((result) => {
+          const namespaced = Merge.namespacePart(method, serverId, result)
+          const part = { serverId, result: namespaced.result }
+          if (method === "resources/list") resources = ResourceMap.withResources(resources, [part]).map
+          else if (method === "resources/templates/list") resources = ResourceMap.withTemplates(resources, [part])
+          else if (method === "tools/list" || method === "prompts/list") learnNames(method, new Set([serverId]), namespaced.names)
+        }),
+        Effect.ignore
+      )
+    }),
+    Effect.forever,
+    Effect.forkScoped
+  )
 
   /** A client notification: to its server, or handled here (cancellation). */
   const notify = (message: JSONRPCNotification, target: Router.Route) => {
