@@ -122,7 +122,11 @@ export interface Backend {
    * (the one that caused it), or to the only owner attached; when that cannot be told, or no owner is
    * attached, the backend gets a JSON-RPC error at once instead of waiting.
    */
-  readonly attachRequests: (owner: string, handler: (request: BackendRequest) => void) => Effect.Effect<void, never, Scope.Scope>
+  readonly attachRequests: (
+    owner: string,
+    /** False: the owner cannot take it (it is closing); the backend is answered with an error at once. */
+    handler: (request: BackendRequest) => boolean
+  ) => Effect.Effect<void, never, Scope.Scope>
   /**
    * Who holds a resource subscription on this backend. Sessions share one backend subscription per URI: the
    * first holder sends `resources/subscribe`, the last one to let go sends `resources/unsubscribe` (each call
@@ -214,7 +218,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const resourceHolders = ResourceHolders.make()
 
   /** Owners taking the backend's requests: touched only synchronously (attach, detach, dispatch). */
-  const requestHandlers = new Map<string, (request: BackendRequest) => void>()
+  const requestHandlers = new Map<string, (request: BackendRequest) => boolean>()
   const notificationListeners = yield* Ref.make(0)
   // Stderr lines and transport errors come from Node callbacks; a bounded queue hands them to the logger.
   const logs = yield* Effect.acquireRelease(Queue.sliding<Effect.Effect<void>>(1_000), Queue.shutdown)
@@ -246,15 +250,14 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       current.post({ jsonrpc: "2.0", id: message.id, result: {} })
     } else {
       const handler = causeOf(current)
-      if (handler === undefined) {
+      const taken = handler?.({ serverId, request: message, respond: (response) => sendOn(current, response, "response") })
+      if (taken !== true) {
         // Nobody can answer: say so at once rather than let the backend wait for its own timeout.
         current.post({
           jsonrpc: "2.0",
           id: message.id,
           error: { code: -32601, message: `no client session can answer ${message.method} right now` }
         })
-      } else {
-        handler({ serverId, request: message, respond: (response) => sendOn(current, response, "response") })
       }
     }
   }
@@ -444,9 +447,9 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     }
   }
 
-  const requestOn = (live: Live, request: JSONRPCRequest, timeout: Duration.Duration) =>
+  const requestOn = (live: Live, request: JSONRPCRequest, timeout: Duration.Duration, owner?: string) =>
     Effect.callback<JSONRPCResponse, RequestFailure | RequestTimedOut>((resume) => {
-      const cancel = dispatchOn(live, request, timeout, resume)
+      const cancel = dispatchOn(live, request, timeout, resume, owner)
       return Effect.sync(cancel)
     })
 
@@ -456,11 +459,15 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const lostSession = (method: string) =>
     new BackendSendFailed({ serverId, method, reason: "the server lost the session" })
 
-  const request = (request: JSONRPCRequest, options?: { readonly timeout?: Duration.Input }) => {
+  const request = (
+    request: JSONRPCRequest,
+    options?: { readonly timeout?: Duration.Input; readonly owner?: string },
+    lost?: Live
+  ) => {
     const timeout = timeoutOf(options)
     const attempt = (exclude?: Live): Effect.Effect<JSONRPCResponse, BackendError | SessionLost> =>
       Effect.flatMap(awaitLive(timeout, exclude), (live) =>
-        requestOn(live, request, timeout).pipe(
+        requestOn(live, request, timeout, options?.owner).pipe(
           Effect.catchTag("SessionLost", (lost) =>
             // The server forgot our session: drop this connection (the supervisor reconnects at once) and
             // send once more on the next one; a second loss in a row is reported.
@@ -471,7 +478,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
               : Effect.fail(lost)
           )
         ))
-    return attempt().pipe(Effect.catchTag("SessionLost", () => Effect.fail(lostSession(request.method))))
+    return attempt(lost).pipe(Effect.catchTag("SessionLost", () => Effect.fail(lostSession(request.method))))
   }
 
   // Requests that cannot take the fast path (no connection right now, or a lost session to retry) run here.
@@ -484,8 +491,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   ) =>
     Effect.suspend((): Effect.Effect<Effect.Effect<void>> => {
       const live = SubscriptionRef.getUnsafe(state).live
-      const viaFiber = () =>
-        runSlow(request(message, options).pipe(Effect.exit, Effect.map(onDone)))
+      const viaFiber = (lost?: Live) =>
+        runSlow(request(message, options, lost).pipe(Effect.exit, Effect.map(onDone)))
       if (live === undefined) {
         const fiber = viaFiber()
         return Effect.succeed(Fiber.interrupt(fiber).pipe(Effect.asVoid))
@@ -496,7 +503,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         if (error instanceof SessionLost) {
           // Transparent, as `request` is: reconnect, and send once more on the next connection.
           void live.connection.transport.close().catch(() => undefined)
-          const fiber = viaFiber()
+          const fiber = viaFiber(live)
           cancel = () => fiber.interruptUnsafe()
           return
         }

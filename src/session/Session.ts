@@ -5,7 +5,7 @@ import type {
   JSONRPCResponse,
   ServerCapabilities
 } from "@modelcontextprotocol/client"
-import { Cause, Clock, Deferred, Duration, Effect, Exit, Fiber, FiberSet, Queue, Stream } from "effect"
+import { Cause, Clock, Deferred, Duration, Effect, Exit, Fiber, FiberSet, Queue, Result, Stream } from "effect"
 import type { Backend, BackendRequest } from "../backend/Backend.ts"
 import type { BackendError } from "../backend/BackendErrors.ts"
 import type * as McpMethods from "../protocol/McpMethods.ts"
@@ -14,7 +14,7 @@ import * as ResourceMap from "../routing/ResourceMap.ts"
 import * as Router from "../routing/Router.ts"
 import { type AmbiguousMethod, Forbidden } from "../routing/RoutingErrors.ts"
 import { ReplayBuffer } from "./ReplayBuffer.ts"
-import { DuplicateRequestId, TooManyRequests, UnknownResponse } from "./SessionErrors.ts"
+import { DuplicateRequestId, SessionNotFound, TooManyRequests, UnknownResponse } from "./SessionErrors.ts"
 import type { CloseReason, SessionEvent, Unnumbered } from "./SessionEvent.ts"
 
 /** What a session may use and how long it may wait. */
@@ -51,7 +51,7 @@ export interface Session {
     message: JSONRPCMessage
   ) => Effect.Effect<
     { readonly request_id: string | null },
-    AmbiguousMethod | Forbidden | DuplicateRequestId | TooManyRequests | UnknownResponse
+    AmbiguousMethod | Forbidden | DuplicateRequestId | TooManyRequests | UnknownResponse | SessionNotFound
   >
   /** Ends the session: `closed { reason }` is the last event its stream gets. */
   readonly close: (reason: CloseReason) => Effect.Effect<void>
@@ -98,6 +98,9 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const requests = yield* FiberSet.make()
   /** Servers whose lists changed: what this session learnt from them (names, URIs) is fetched again. */
   const refreshes = yield* Queue.unbounded<{ readonly serverId: string; readonly method: McpMethods.BroadcastMethod }>()
+  const pendingRefresh = new Set<string>()
+  /** The list methods this session has broadcast: only those are worth refreshing. */
+  const learnt = new Set<McpMethods.BroadcastMethod>()
 
   let lastId = 0
   /** The highest id a stream has taken for sending: a GET without Last-Event-ID resumes after it. */
@@ -182,20 +185,24 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   // event under an id unique in the session; the client answers by posting a JSON-RPC response with that id.
   for (const [serverId, backend] of options.backends) {
     yield* backend.attachRequests(options.id, (request) => {
+      if (isClosed) return false // the backend answers it with an error at once
       const id = `${serverId}:${++askedCounter}`
       asked.set(id, request)
       push({ event: "request", data: { server_id: serverId, request: { ...request.request, id } } })
+      return true
     })
   }
   // A session that ends with questions unanswered tells each backend, so none waits for its own timeout.
-  yield* Effect.addFinalizer(() =>
-    Effect.forEach([...asked.values()], (request) =>
+  yield* Effect.addFinalizer(() => {
+    const open = [...asked.values()]
+    asked.clear()
+    return Effect.forEach(open, (request) =>
       request.respond({
         jsonrpc: "2.0",
         id: request.request.id,
         error: { code: -32603, message: "the client session closed before answering" }
-      }).pipe(Effect.ignore), { discard: true })
-  )
+      }).pipe(Effect.timeout("2 seconds"), Effect.ignore), { discard: true, concurrency: "unbounded" })
+  })
 
   // Requests still in flight when the session ends are cancelled at their backends, not left to run.
   yield* Effect.addFinalizer(() => Effect.forEach([...byClientId.values()], (cancel) => cancel, { discard: true }))
@@ -207,7 +214,10 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         backend.request(
           { jsonrpc: "2.0", id: `unsubscribe:${uri}`, method: "resources/unsubscribe", params: { uri } },
           { timeout: options.requestTimeout(serverId) }
-        ).pipe(Effect.ignore), { discard: true }), { discard: true, concurrency: "unbounded" })
+        ).pipe(Effect.timeout("2 seconds"), Effect.ignore), { discard: true, concurrency: "unbounded" }), {
+      discard: true,
+      concurrency: "unbounded"
+    })
   )
 
   // A scope closed some other way (the manager stopping) still ends every stream with `closed`.
@@ -237,7 +247,15 @@ export const make = Effect.fnUntraced(function*(options: Options) {
           return emit({ event: "notification", data: { server_id: serverId, notification: { ...notification, params } } })
         }
         const refresh = listChangedRefresh[notification.method]
-        if (refresh !== undefined) for (const method of refresh) Queue.offerUnsafe(refreshes, { serverId, method })
+        if (refresh !== undefined) {
+          for (const method of refresh) {
+            // Only lists the session has learnt from, and one pending refresh per list however many notices.
+            const key = `${serverId} ${method}`
+            if (!learnt.has(method) || pendingRefresh.has(key)) continue
+            pendingRefresh.add(key)
+            Queue.offerUnsafe(refreshes, { serverId, method })
+          }
+        }
         // An update goes only to the sessions that subscribed to that resource.
         if (notification.method === "notifications/resources/updated") {
           const uri = notification.params?.uri
@@ -323,6 +341,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
           })
         )
       }, { concurrency: "unbounded", discard: true })
+      learnt.add(method)
       // Servers in the order the client may use them, whatever order they answered in.
       parts.sort((a, b) => serverIds.indexOf(a.serverId) - serverIds.indexOf(b.serverId))
       if (method === "resources/list") {
@@ -351,6 +370,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   // by the `list_changed` notification itself and lists again when it wants the new list.
   yield* Queue.take(refreshes).pipe(
     Effect.flatMap(({ serverId, method }) => {
+      pendingRefresh.delete(`${serverId} ${method}`)
       const backend = options.backends.get(serverId)
       if (backend === undefined) return Effect.void
       return listAll(serverId, backend, method, { jsonrpc: "2.0", id: `refresh:${method}`, method }).pipe(
@@ -370,7 +390,10 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 
   /** A client notification: to its server, or handled here (cancellation). */
   const notify = (message: JSONRPCNotification, target: Router.Route) => {
-    if (target._tag === "Local" && message.method === "notifications/cancelled") {
+    // A cancellation names the client's own request id: only this session can map it to the backend's, so it is
+    // never forwarded as it is (namespaced or not), which would cancel whatever else holds that id there.
+    const method = target._tag === "Single" ? target.message.method : message.method
+    if (method === "notifications/cancelled") {
       const id = message.params?.requestId
       const cancel = typeof id === "string" || typeof id === "number" ? byClientId.get(id) : undefined
       return cancel ?? Effect.void
@@ -398,12 +421,16 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       return { request_id: null }
     })
 
+  const routingClient: Router.Client = { servers: [...options.backends.keys()], namespacing: options.client.namespacing }
+
   const submit = (message: JSONRPCMessage) =>
     Effect.gen(function*() {
+      // A message that raced a DELETE: the session is gone, and nothing may be started for it any more.
+      if (isClosed) return yield* new SessionNotFound({ sessionId: options.id })
       yield* touch
       if (!("method" in message)) return yield* answer(message)
       if (!("id" in message)) {
-        const route = Router.resolve(message, { servers: [...options.backends.keys()], namespacing: options.client.namespacing }, names, resources)
+        const route = Router.resolve(message, routingClient, names, resources)
         if (route._tag === "Failure") return yield* Effect.fail(route.failure)
         yield* notify(message, route.success)
         return { request_id: null }
@@ -419,12 +446,14 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         ...message,
         params: { ...message.params, _meta: { ...message.params?._meta, progressToken: gatewayToken } }
       }
-      const route = Router.resolve(
-        outbound,
-        { servers: [...options.backends.keys()], namespacing: options.client.namespacing },
-        names,
-        resources
-      )
+      // An unsubscribe goes where the subscription is, whatever the resource lists say now.
+      const uri = outbound.params?.["uri"]
+      const holder = outbound.method === "resources/unsubscribe" && typeof uri === "string"
+        ? routingClient.servers.find((serverId) => subscribed.has(`${serverId} ${uri}`))
+        : undefined
+      const route: Result.Result<Router.Route, AmbiguousMethod | Forbidden> = holder !== undefined
+        ? Result.succeed({ _tag: "Single", serverId: holder, message: outbound })
+        : Router.resolve(outbound, routingClient, names, resources)
       if (route._tag === "Failure") return yield* Effect.fail(route.failure)
       const target = route.success
       const forget = () => {
@@ -437,7 +466,6 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         if (backend === undefined) return yield* new Forbidden({ serverId: target.serverId })
         // Sessions share the backend's subscription to a resource: only the first subscribe and the last
         // unsubscribe reach it; the others are answered here.
-        const uri = target.message.params?.["uri"]
         const key = `${target.serverId} ${String(uri)}`
         if (target.message.method === "resources/subscribe" && typeof uri === "string") {
           subscribed.add(key)
@@ -461,17 +489,26 @@ export const make = Effect.fnUntraced(function*(options: Options) {
           { timeout: options.requestTimeout(target.serverId), owner: options.id },
           (exit) => {
             forget()
+            // A subscription the backend refused is not held: the next subscriber must ask it again.
+            if (
+              target.message.method === "resources/subscribe" && typeof uri === "string" &&
+              (Exit.isFailure(exit) || "error" in exit.value)
+            ) {
+              subscribed.delete(key)
+              backend.resourceHolders.release(uri, options.id)
+            }
             push(outcome(requestId, target.serverId, exit))
           }
         )
         if (byClientId.has(message.id)) byClientId.set(message.id, Effect.andThen(cancel, Effect.sync(forget)))
       } else if (target._tag === "Broadcast") {
+        // Registered first: the fork starts at once, and may even finish (and forget) before `run` returns.
+        byClientId.set(message.id, Effect.void)
         const fiber = yield* FiberSet.run(
           requests,
           Effect.ensuring(broadcast(requestId, target.method, target.serverIds, outbound), Effect.sync(forget))
         )
-        // The fork has not run yet (it starts on the next turn), so `forget` cannot have run before this.
-        byClientId.set(message.id, Fiber.interrupt(fiber))
+        if (byClientId.has(message.id)) byClientId.set(message.id, Fiber.interrupt(fiber))
       }
       return { request_id: requestId }
     })

@@ -61,6 +61,18 @@ describe("Session (virtual time)", () => {
       assert.isTrue(beats[0]!.id < beats[1]!.id && beats[1]!.id < beats[2]!.id)
     }))
 
+  it.effect("a request that finishes at once (a broadcast to no server) leaves nothing behind: its id is free again", () =>
+    Effect.gen(function*() {
+      const session = yield* makeSession(new Map(), { maxPendingEvents: 10 })
+      yield* Stream.runDrain(session.stream(undefined)).pipe(Effect.forkChild({ startImmediately: true }))
+      // More than the in-flight limit (10), all with one id: a leaked entry would refuse one of them.
+      for (let i = 0; i < 25; i++) {
+        const accepted = yield* session.submit({ jsonrpc: "2.0", id: "same", method: "tools/list" })
+        assert.isString(accepted.request_id)
+        yield* Effect.yieldNow
+      }
+    }))
+
   it.effect("expires after the idle timeout with no stream and no request; `closed` is the last event", () =>
     Effect.gen(function*() {
       const session = yield* makeSession(new Map(), { idleTimeout: "10 minutes" })
@@ -142,10 +154,15 @@ describe("Session (virtual time)", () => {
       // Well past the bound, however many events the stalled reader took in its one pull (in batches: a session
       // may have at most `maxPendingEvents` requests in flight).
       for (let batch = 1; batch <= 3; batch++) {
-        for (let i = 4 * batch; i < 4 * batch + 4; i++) yield* session.submit(call(i, "echo", { text: `e${i}` }))
+        // Once it has overflowed, the session refuses more (SessionNotFound): that is expected here.
+        for (let i = 4 * batch; i < 4 * batch + 4; i++) {
+          yield* session.submit(call(i, "echo", { text: `e${i}` })).pipe(Effect.catchTag("SessionNotFound", () => Effect.void))
+        }
         yield* live(300)
       }
       assert.strictEqual(yield* Fiber.join(waiting).pipe(Effect.timeout("20 seconds"), TestClock.withLive), "overflow")
+      const refused = yield* Effect.flip(session.submit(call(99, "echo", { text: "late" })))
+      assert.strictEqual(refused._tag, "SessionNotFound")
       const all = yield* session.stream(0).pipe(Stream.runCollect)
       assert.strictEqual(all.at(-1)?.event, "closed")
       assert.deepStrictEqual(all.at(-1)?.data, { reason: "overflow" })
