@@ -70,7 +70,7 @@ const utf8 = new TextEncoder()
 export const fnv1a32 = (text: string): number => {
   let hash = 0x811c9dc5
   // UTF-8 would turn every lone surrogate into the same U+FFFD, so two different ill-formed names would
-  // collide; their JSON form (which spells each lone surrogate out as \uXXXX) keeps them apart.
+  // collide; their JSON form (which spells each lone surrogate out as an escape) keeps them apart.
   const wellFormed = !/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/.test(text)
   for (const byte of utf8.encode(wellFormed ? text : JSON.stringify(text))) {
     hash = Math.imul(hash ^ byte, 0x01000193)
