@@ -316,6 +316,29 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
       assert.strictEqual(yield* abortedSoFar, before + 1)
     }))
 
+  it.effect("after a backend's list_changed the session routes by the new list without being asked to list again", () =>
+    Effect.gen(function*() {
+      const session = yield* create(bob)
+      const post = (body: unknown) => send("POST", session.request_url, { token: bob, body })
+      const stream = yield* events(session.stream_url, bob)
+      const seen = yield* stream.events.pipe(
+        Stream.takeUntil((e) => e.event === "response" && e.data.response.id === "read"),
+        Stream.runCollect,
+        Effect.timeout("20 seconds"),
+        Effect.forkChild({ startImmediately: true })
+      )
+      yield* post({ jsonrpc: "2.0", id: "list", method: "resources/list" })
+      yield* Effect.sleep("300 millis")
+      const uri = `fixture://added-${Date.now()}`
+      yield* post({ jsonrpc: "2.0", id: "add", method: "tools/call", params: { name: "fixture__add-resource", arguments: { uri } } })
+      yield* Effect.sleep("500 millis") // the list_changed arrives and the session lists that server again
+      const read = yield* post({ jsonrpc: "2.0", id: "read", method: "resources/read", params: { uri } })
+      assert.strictEqual(read.status, 202, JSON.stringify(read.body))
+      const events_ = yield* Fiber.join(seen)
+      assert.isDefined(events_.find((e) => e.event === "notification" && e.data.notification.method === "notifications/resources/list_changed"))
+      assert.strictEqual(events_.at(-1)?.data.response.result.contents[0].text, `contents of ${uri}`)
+    }))
+
   it.effect("a second GET takes over the stream: the first one ends", () =>
     Effect.gen(function*() {
       const session = yield* create(alice, { servers: ["fixture"] })

@@ -1,0 +1,55 @@
+import { assert, layer } from "@effect/vitest"
+import { Effect, Fiber, Stream } from "effect"
+import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
+import * as Fixtures from "../fixtures/Fixtures.ts"
+import { awaitGone, isRunning } from "../support/Processes.ts"
+import { events, gatewayLayer, send } from "../support/GatewayHttp.ts"
+
+const token = "isolation-token-0123456789"
+const config: ConfigFile = {
+  mcpServers: {
+    private: { command: Fixtures.nodeBinary, args: [Fixtures.legacyServer], isolation: "session" },
+    shared: { command: Fixtures.nodeBinary, args: [Fixtures.legacyServer] }
+  },
+  clients: { tester: { token, servers: "*" } }
+}
+
+/** The pid of the process serving `server` for this session. */
+const pidOf = (session: { stream_url: string; request_url: string }, server: string) =>
+  Effect.scoped(Effect.gen(function*() {
+    const stream = yield* events(session.stream_url, token)
+    const answer = yield* stream.events.pipe(
+      Stream.filter((e) => e.event === "response"),
+      Stream.runHead,
+      Effect.forkChild({ startImmediately: true })
+    )
+    yield* send("POST", session.request_url, {
+      token,
+      body: { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: `${server}__pid`, arguments: {} } }
+    })
+    const event = yield* Fiber.join(answer)
+    return Number(event._tag === "Some" ? event.value.data.response.result.content[0].text : -1)
+  }))
+
+layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("isolation", (it) => {
+  it.effect("an isolation: session server gets a process per session, stopped with it; a shared one is shared", () =>
+    Effect.gen(function*() {
+      const open = () =>
+        Effect.map(send("POST", "/gateway/stream", { token }), (reply) => {
+          assert.strictEqual(reply.status, 201)
+          return reply.body as { stream_url: string; request_url: string; servers: Array<{ id: string; status: string }> }
+        })
+      const [a, b] = [yield* open(), yield* open()]
+      for (const server of a.servers) assert.strictEqual(server.status, "ready")
+      const [privateA, privateB] = [yield* pidOf(a, "private"), yield* pidOf(b, "private")]
+      const [sharedA, sharedB] = [yield* pidOf(a, "shared"), yield* pidOf(b, "shared")]
+      assert.notStrictEqual(privateA, privateB, "each session has its own process")
+      assert.strictEqual(sharedA, sharedB, "one process for everyone")
+      assert.strictEqual((yield* send("DELETE", a.stream_url, { token })).status, 204)
+      yield* awaitGone(privateA, 5_000)
+      assert.isTrue(isRunning(privateB), "the other session's process runs on")
+      assert.isTrue(isRunning(sharedA), "the shared process runs on")
+      yield* send("DELETE", b.stream_url, { token })
+      yield* awaitGone(privateB, 5_000)
+    }))
+})
