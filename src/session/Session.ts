@@ -162,8 +162,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   }
   const emit = (event: Unnumbered) => Effect.sync(() => push(event))
 
-  // A heartbeat is only sent into an empty queue: a stream with events waiting needs none, so heartbeats never
-  // pile up, never count toward overflow, and are never replayed.
+  // A heartbeat is only sent into an empty queue: a stream with events waiting needs none, so at most one
+  // heartbeat is ever queued (it can take one slot of the bound, never more), and none is replayed.
   yield* Effect.gen(function*() {
     yield* Effect.sleep(options.heartbeatInterval)
     const timestamp = yield* Clock.currentTimeMillis
