@@ -5,14 +5,15 @@ import type {
   JSONRPCResponse,
   ServerCapabilities
 } from "@modelcontextprotocol/client"
-import { Cause, Clock, Deferred, Duration, Effect, Exit, Fiber, FiberSet, Queue, Result, Stream } from "effect"
+import { type Cause, Clock, Deferred, Duration, Effect, Exit, Fiber, FiberSet, Queue, Result, Stream } from "effect"
 import type { Backend, BackendRequest } from "../backend/Backend.ts"
-import type { BackendError } from "../backend/BackendErrors.ts"
 import type * as McpMethods from "../protocol/McpMethods.ts"
 import * as Merge from "../routing/Merge.ts"
 import * as ResourceMap from "../routing/ResourceMap.ts"
 import * as Router from "../routing/Router.ts"
 import { type AmbiguousMethod, Forbidden } from "../routing/RoutingErrors.ts"
+import * as ListPages from "./ListPages.ts"
+import { errorCode, localAnswer, outcome } from "./Outcome.ts"
 import { ReplayBuffer } from "./ReplayBuffer.ts"
 import { DuplicateRequestId, SessionNotFound, TooManyRequests, UnknownResponse } from "./SessionErrors.ts"
 import type { CloseReason, SessionEvent, Unnumbered } from "./SessionEvent.ts"
@@ -60,19 +61,6 @@ export interface Session {
   readonly isClosed: Effect.Effect<boolean>
 }
 
-/** The `error` event code for each way a backend request can fail. */
-const errorCode = (error: BackendError): string => {
-  switch (error._tag) {
-    case "RequestTimedOut":
-      return "request_timeout"
-    case "BackendClosed":
-      return "backend_closed"
-    case "BackendUnavailable":
-      return "backend_unavailable"
-    case "BackendSendFailed":
-      return "backend_send_failed"
-  }
-}
 
 /** What a session fetches again when a backend says one of its lists changed. */
 const listChangedRefresh: Partial<Record<string, ReadonlyArray<McpMethods.BroadcastMethod>>> = {
@@ -81,8 +69,6 @@ const listChangedRefresh: Partial<Record<string, ReadonlyArray<McpMethods.Broadc
   "notifications/resources/list_changed": ["resources/list", "resources/templates/list"]
 }
 
-/** How many pages of one backend's list a broadcast follows before it stops. */
-const maxPages = 50
 
 /**
  * The actor for one client session. Everything it forks lives in the scope it is made in (the manager
@@ -267,51 +253,6 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     )
   }
 
-  /** The event that ends a request to one server: its response, or why there is none. */
-  const outcome = (requestId: string, serverId: string, exit: Exit.Exit<JSONRPCResponse, BackendError>): Unnumbered => {
-    if (Exit.isSuccess(exit)) return { event: "response", data: { request_id: requestId, server_id: serverId, response: exit.value } }
-    const error = Cause.squash(exit.cause) as BackendError
-    const known = typeof error === "object" && error !== null && "_tag" in error
-    return {
-      event: "error",
-      data: {
-        request_id: requestId,
-        server_id: serverId,
-        error: known ? { code: errorCode(error), message: error.message } : { code: "internal_error", message: "internal error" }
-      }
-    }
-  }
-
-  /** The empty result the gateway gives for the backend when it need not ask it. */
-  const localAnswer = (requestId: string, serverId: string, id: string | number): Unnumbered => ({
-    event: "response",
-    data: { request_id: requestId, server_id: serverId, response: { jsonrpc: "2.0", id, result: {} } }
-  })
-
-  /** Every page of one backend's list. */
-  const listAll = (serverId: string, backend: Backend, method: McpMethods.BroadcastMethod, request: JSONRPCRequest) =>
-    Effect.gen(function*() {
-      const items: Array<unknown> = []
-      let result: Record<string, unknown> = {}
-      let cursor: unknown = request.params?.cursor
-      const key = Merge.listKey(method)
-      for (let page = 0; page < maxPages; page++) {
-        const params = cursor === undefined ? { ...request.params } : { ...request.params, cursor }
-        const response: JSONRPCResponse = yield* backend.request(
-          { ...request, params },
-          { timeout: options.requestTimeout(serverId) }
-        )
-        if ("error" in response) return yield* Effect.fail(response.error)
-        result = response.result
-        const list = result[key]
-        if (Array.isArray(list)) items.push(...list)
-        cursor = result["nextCursor"]
-        if (typeof cursor !== "string") break
-      }
-      const { nextCursor: _, ...rest } = result
-      return { ...rest, [key]: items }
-    })
-
   const broadcast = (
     requestId: string,
     method: McpMethods.BroadcastMethod,
@@ -325,7 +266,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       yield* Effect.forEach(serverIds, (serverId) => {
         const backend = options.backends.get(serverId)
         if (backend === undefined) return Effect.void
-        return listAll(serverId, backend, method, message).pipe(
+        return ListPages.listAll(backend, method, message, options.requestTimeout(serverId)).pipe(
           Effect.flatMap((result) => {
             const part = Merge.namespacePart(method, serverId, result)
             parts.push({ serverId, result: part.result })
@@ -373,7 +314,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       pendingRefresh.delete(`${serverId} ${method}`)
       const backend = options.backends.get(serverId)
       if (backend === undefined) return Effect.void
-      return listAll(serverId, backend, method, { jsonrpc: "2.0", id: `refresh:${method}`, method }).pipe(
+      return ListPages.listAll(backend, method, { jsonrpc: "2.0", id: `refresh:${method}`, method }, options.requestTimeout(serverId)).pipe(
         Effect.map((result) => {
           const namespaced = Merge.namespacePart(method, serverId, result)
           const part = { serverId, result: namespaced.result }

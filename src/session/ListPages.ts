@@ -1,0 +1,37 @@
+import type { JSONRPCRequest, JSONRPCResponse } from "@modelcontextprotocol/client"
+import { type Duration, Effect } from "effect"
+import type { Backend } from "../backend/Backend.ts"
+import type * as McpMethods from "../protocol/McpMethods.ts"
+import * as Merge from "../routing/Merge.ts"
+
+/** How many pages of one backend's list are followed before stopping (a server paging forever). */
+const maxPages = 50
+
+/**
+ * Every page of one backend's list, as one result without `nextCursor`. A JSON-RPC error from the backend
+ * fails it, like a transport error.
+ */
+export const listAll = (
+  backend: Backend,
+  method: McpMethods.BroadcastMethod,
+  request: JSONRPCRequest,
+  timeout: Duration.Duration
+) =>
+  Effect.gen(function*() {
+    const items: Array<unknown> = []
+    let result: Record<string, unknown> = {}
+    let cursor: unknown = request.params?.cursor
+    const key = Merge.listKey(method)
+    for (let page = 0; page < maxPages; page++) {
+      const params = cursor === undefined ? { ...request.params } : { ...request.params, cursor }
+      const response: JSONRPCResponse = yield* backend.request({ ...request, params }, { timeout })
+      if ("error" in response) return yield* Effect.fail(response.error)
+      result = response.result
+      const list = result[key]
+      if (Array.isArray(list)) items.push(...list)
+      cursor = result["nextCursor"]
+      if (typeof cursor !== "string") break
+    }
+    const { nextCursor: _, ...rest } = result
+    return { ...rest, [key]: items }
+  })
