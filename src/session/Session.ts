@@ -15,6 +15,7 @@ import { type AmbiguousMethod, Forbidden } from "../routing/RoutingErrors.ts"
 import * as ListPages from "./ListPages.ts"
 import { errorCode, localAnswer, outcome } from "./Outcome.ts"
 import { ReplayBuffer } from "./ReplayBuffer.ts"
+import * as Tasks from "./Tasks.ts"
 import { DuplicateRequestId, SessionNotFound, TooManyRequests, UnknownResponse } from "./SessionErrors.ts"
 import type { CloseReason, SessionEvent, Unnumbered } from "./SessionEvent.ts"
 
@@ -108,6 +109,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     names = new Map([...shortNames["tools/list"], ...shortNames["prompts/list"]])
   }
   let resources: ResourceMap.ResourceMap = ResourceMap.empty
+  const tasks = Tasks.make()
   /** Backend requests (sampling, ...) waiting for the client's answer, by the id the client sees. */
   const asked = new Map<string, BackendRequest>()
   let askedCounter = 0
@@ -241,6 +243,11 @@ export const make = Effect.fnUntraced(function*(options: Options) {
             pendingRefresh.add(key)
             Queue.offerUnsafe(refreshes, { serverId, method })
           }
+        }
+        // A task's status goes only to the session whose request created the task, under its namespaced id.
+        if (notification.method === "notifications/tasks/status") {
+          const status = tasks.status(serverId, notification)
+          return status === undefined ? Effect.void : emit({ event: "notification", data: { server_id: serverId, notification: status } })
         }
         // An update goes only to the sessions that subscribed to that resource.
         if (notification.method === "notifications/resources/updated") {
@@ -392,7 +399,12 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       const holder = outbound.method === "resources/unsubscribe" && typeof uri === "string"
         ? routingClient.servers.find((serverId) => subscribed.has(`${serverId} ${uri}`))
         : undefined
-      const route: Result.Result<Router.Route, AmbiguousMethod | Forbidden> = holder !== undefined
+      // tasks/get, tasks/result, tasks/cancel name a task of this session's (another's is Forbidden).
+      const task = tasks.route(outbound)
+      if (task?._tag === "NotOwned") return yield* new Forbidden({ serverId: task.serverId })
+      const route: Result.Result<Router.Route, AmbiguousMethod | Forbidden> = task !== undefined
+        ? Result.succeed({ _tag: "Single", serverId: task.serverId, message: task.message })
+        : holder !== undefined
         ? Result.succeed({ _tag: "Single", serverId: holder, message: outbound })
         : Router.resolve(outbound, routingClient, names, resources)
       if (route._tag === "Failure") return yield* Effect.fail(route.failure)
@@ -423,6 +435,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
             return { request_id: requestId }
           }
         }
+        const creatingTask = tasks.isTaskRequest(target.message as JSONRPCRequest)
+        if (creatingTask) tasks.creatingStarted()
         // No fiber per call: the backend calls back when the answer (or the reason there is none) arrives.
         byClientId.set(message.id, Effect.void)
         const cancel = yield* backend.start(
@@ -438,7 +452,15 @@ export const make = Effect.fnUntraced(function*(options: Options) {
               subscribed.delete(key)
               backend.resourceHolders.release(uri, options.id)
             }
-            push(outcome(requestId, target.serverId, exit))
+            if (creatingTask) {
+              const created = tasks.created(target.serverId, Exit.isSuccess(exit) ? exit.value : undefined)
+              push(outcome(requestId, target.serverId, created.response === undefined ? exit : Exit.succeed(created.response)))
+              for (const status of created.statuses) push({ event: "notification", data: { server_id: target.serverId, notification: status } })
+              return
+            }
+            push(outcome(requestId, target.serverId, task?._tag === "Owned" && Exit.isSuccess(exit)
+              ? Exit.succeed(tasks.answer(exit.value, task.namespaced))
+              : exit))
           }
         )
         if (byClientId.has(message.id)) byClientId.set(message.id, Effect.andThen(cancel, Effect.sync(forget)))

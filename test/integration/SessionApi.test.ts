@@ -339,6 +339,60 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
       assert.strictEqual(events_.at(-1)?.data.response.result.contents[0].text, `contents of ${uri}`)
     }))
 
+  it.effect("a backend's task ids are namespaced: its status reaches only its session, and tasks/get finds it", () =>
+    Effect.gen(function*() {
+      const [mine, other] = [yield* create(alice, { servers: ["everything"] }), yield* create(alice, { servers: ["everything"] })]
+      const post = (session: Created, body: unknown) => send("POST", session.request_url, { token: alice, body })
+      const otherStream = yield* events(other.stream_url, alice)
+      const otherSaw = yield* otherStream.events.pipe(
+        Stream.filter((e) => e.event === "notification" && e.data.notification.method === "notifications/tasks/status"),
+        Stream.runHead,
+        Effect.forkChild({ startImmediately: true })
+      )
+      yield* post(mine, {
+        jsonrpc: "2.0",
+        id: "start",
+        method: "tools/call",
+        params: { name: "everything__simulate-research-query", arguments: { topic: "gateways" }, task: { ttl: 60_000 } }
+      })
+      // The task id as this session knows it, from the answer to the call (replayed from the start).
+      const first = yield* events(mine.stream_url, alice, 0)
+      const started = yield* first.events.pipe(
+        Stream.filter((e) => e.event === "response" && e.data.response.id === "start"),
+        Stream.runHead,
+        Effect.timeout("10 seconds")
+      )
+      const taskId: string = started._tag === "Some" ? started.value.data.response.result.task.taskId : ""
+      assert.match(taskId, /^everything__/)
+      const getting = yield* events(mine.stream_url, alice)
+      const got = yield* getting.events.pipe(
+        Stream.takeUntil((e) => e.event === "response" && e.data.response.id === "get"),
+        Stream.runCollect,
+        Effect.timeout("20 seconds"),
+        Effect.forkChild({ startImmediately: true })
+      )
+      yield* post(mine, { jsonrpc: "2.0", id: "get", method: "tasks/get", params: { taskId } })
+      const answer = (yield* Fiber.join(got)).at(-1)
+      assert.strictEqual(answer?.data.server_id, "everything")
+      assert.strictEqual(answer?.data.response.result.taskId, taskId)
+
+      // The status notifications this session got carry the namespaced id; the other session got none.
+      const replayed = yield* events(mine.stream_url, alice, 0)
+      const statuses = yield* replayed.events.pipe(
+        Stream.takeUntil((e) => e.event === "response" && e.data.response.id === "get"),
+        Stream.filter((e) => e.event === "notification" && e.data.notification.method === "notifications/tasks/status"),
+        Stream.runCollect,
+        Effect.timeout("10 seconds")
+      )
+      assert.isAbove(statuses.length, 0)
+      for (const e of statuses) assert.strictEqual(e.data.notification.params.taskId, taskId)
+      assert.isUndefined(otherSaw.pollUnsafe(), "another session never sees this task")
+
+      // Another session may not reach it.
+      const refused = yield* post(other, { jsonrpc: "2.0", id: "get", method: "tasks/get", params: { taskId } })
+      assert.strictEqual(refused.status, 403)
+    }), 30_000)
+
   it.effect("a second GET takes over the stream: the first one ends", () =>
     Effect.gen(function*() {
       const session = yield* create(alice, { servers: ["fixture"] })
