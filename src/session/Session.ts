@@ -336,6 +336,34 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     Effect.forkScoped
   )
 
+  /**
+   * `logging/setLevel` (to each server that logs) and `tasks/list` (this session's tasks only, ids namespaced):
+   * one `response` with `server_id: null`, and the servers that failed under `errors`.
+   */
+  const toEveryServer = (requestId: string, request: JSONRPCRequest) =>
+    Effect.gen(function*() {
+      const errors: Array<{ readonly server_id: string; readonly code: string | number; readonly message: string }> = []
+      const listed: Array<unknown> = []
+      yield* Effect.forEach([...options.backends], ([serverId, backend]) =>
+        Effect.gen(function*() {
+          const info = yield* backend.info
+          if (request.method === "logging/setLevel" && info !== undefined && info.capabilities.logging === undefined) return
+          const response = yield* backend.request(request, { timeout: options.requestTimeout(serverId) })
+          if ("error" in response) return void errors.push({ server_id: serverId, ...response.error })
+          const found = response.result["tasks"]
+          if (!Array.isArray(found)) return
+          for (const task of found) {
+            const taskId = typeof task === "object" && task !== null ? (task as Record<string, unknown>)["taskId"] : undefined
+            const namespaced = typeof taskId === "string" ? tasks.known(serverId, taskId) : undefined
+            if (namespaced !== undefined) listed.push({ ...task, taskId: namespaced })
+          }
+        }).pipe(
+          Effect.catch((error) => Effect.sync(() => void errors.push({ server_id: serverId, code: errorCode(error), message: error.message })))
+        ), { concurrency: "unbounded", discard: true })
+      const result = request.method === "tasks/list" ? { tasks: listed, errors } : { errors }
+      yield* emit({ event: "response", data: { request_id: requestId, server_id: null, response: { jsonrpc: "2.0", id: request.id, result } } })
+    })
+
   /** A client notification: to its server, or handled here (cancellation). */
   const notify = (message: JSONRPCNotification, target: Router.Route) => {
     // A cancellation names the client's own request id: only this session can map it to the backend's, so it is
@@ -394,6 +422,17 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         ...message,
         params: { ...message.params, _meta: { ...message.params?._meta, progressToken: gatewayToken } }
       }
+      const forget = () => {
+        byClientId.delete(message.id)
+        if (gatewayToken !== undefined) progressTokens.delete(gatewayToken)
+      }
+      // Methods about the session as a whole go to each of its servers, with one merged answer.
+      if (options.client.namespacing === "on" && (outbound.method === "logging/setLevel" || outbound.method === "tasks/list")) {
+        byClientId.set(message.id, Effect.void)
+        const fiber = yield* FiberSet.run(requests, Effect.ensuring(toEveryServer(requestId, outbound), Effect.sync(forget)))
+        if (byClientId.has(message.id)) byClientId.set(message.id, Fiber.interrupt(fiber))
+        return { request_id: requestId }
+      }
       // An unsubscribe goes where the subscription is, whatever the resource lists say now.
       const uri = outbound.params?.["uri"]
       const holder = outbound.method === "resources/unsubscribe" && typeof uri === "string"
@@ -409,10 +448,6 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         : Router.resolve(outbound, routingClient, names, resources)
       if (route._tag === "Failure") return yield* Effect.fail(route.failure)
       const target = route.success
-      const forget = () => {
-        byClientId.delete(message.id)
-        if (gatewayToken !== undefined) progressTokens.delete(gatewayToken)
-      }
       if (gatewayToken !== undefined && token !== undefined) progressTokens.set(gatewayToken, token)
       if (target._tag === "Single") {
         const backend = options.backends.get(target.serverId)

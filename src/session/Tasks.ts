@@ -85,6 +85,11 @@ export const make = () => {
         message: { ...request, params: { ...request.params, taskId: task.taskId } }
       }
     },
+    /** The task as the client knows it, if it is this session's. */
+    known: (serverId: string, taskId: string): string | undefined => {
+      const namespaced = Namespacing.join(serverId, taskId)
+      return owned.has(namespaced) ? namespaced : undefined
+    },
     /** A `tasks/*` answer with the task id as the client knows it. */
     answer: (response: JSONRPCResponse, namespaced: string): JSONRPCResponse =>
       "result" in response ? { ...response, result: rewriteTaskIds(response.result, namespaced) } : response

@@ -391,6 +391,34 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
       // Another session may not reach it.
       const refused = yield* post(other, { jsonrpc: "2.0", id: "get", method: "tasks/get", params: { taskId } })
       assert.strictEqual(refused.status, 403)
+
+      // tasks/list merges the servers' lists, showing each session only its own tasks.
+      const listOf = (session: Created) =>
+        Effect.gen(function*() {
+          yield* post(session, { jsonrpc: "2.0", id: "list", method: "tasks/list" })
+          const replay = yield* events(session.stream_url, alice, 0)
+          const found = yield* replay.events.pipe(
+            Stream.filter((e) => e.event === "response" && e.data.response.id === "list"),
+            Stream.runHead,
+            Effect.timeout("10 seconds")
+          )
+          return found._tag === "Some" ? found.value.data : undefined
+        })
+      const mineListed = yield* listOf(mine)
+      assert.strictEqual(mineListed?.server_id, null)
+      assert.include(mineListed?.response.result.tasks.map((t: { taskId: string }) => t.taskId), taskId)
+      const otherListed = yield* listOf(other)
+      assert.deepStrictEqual(otherListed?.response.result.tasks, [])
+
+      // logging/setLevel goes to every server of the session that logs.
+      yield* post(mine, { jsonrpc: "2.0", id: "level", method: "logging/setLevel", params: { level: "error" } })
+      const replay = yield* events(mine.stream_url, alice, 0)
+      const level = yield* replay.events.pipe(
+        Stream.filter((e) => e.event === "response" && e.data.response.id === "level"),
+        Stream.runHead,
+        Effect.timeout("10 seconds")
+      )
+      assert.deepStrictEqual(level._tag === "Some" ? level.value.data.response.result : undefined, { errors: [] })
     }), 30_000)
 
   it.effect("a second GET takes over the stream: the first one ends", () =>
