@@ -5,8 +5,15 @@ import { ServerId } from "../protocol/Namespacing.ts"
 // The session API's bodies. The request schemas validate what clients send; all of them (responses too)
 // document the API at `/openapi.json`, so the document cannot drift from the code.
 
-/** `POST /gateway/stream` body: which servers the session may use (default: every server of the client). */
-export const CreateSessionBody = Schema.Struct({ servers: Schema.optional(Schema.Array(ServerId)) })
+/**
+ * `POST /gateway/stream` body: which servers the session may use (default: every server of the client), and
+ * which backend requests its client can answer (MCP client capabilities: `sampling`, `elicitation`, `roots`;
+ * default: all of them). A backend request the client cannot answer is refused at once.
+ */
+export const CreateSessionBody = Schema.Struct({
+  servers: Schema.optional(Schema.Array(ServerId)),
+  capabilities: Schema.optional(Schema.Record(Schema.String, Schema.Unknown))
+})
 
 /**
  * `POST /gateway/stream/:session_id/request` body: one JSON-RPC request or notification, or the response to a

@@ -50,7 +50,7 @@ const CreateSession = HttpRouter.add(
   Effect.gen(function*() {
     const client = yield* CurrentClient
     const body = yield* readJson(CreateSessionBody, { optional: true })
-    const { session, servers } = yield* (yield* SessionManager).create(client, body?.servers)
+    const { session, servers } = yield* (yield* SessionManager).create(client, body?.servers, body?.capabilities)
     const base = `/gateway/stream/${session.id}`
     const created: typeof SessionCreated.Type = { session_id: session.id, stream_url: base, request_url: `${base}/request`, servers }
     return HttpServerResponse.jsonUnsafe(created, { status: 201 })

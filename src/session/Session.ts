@@ -23,6 +23,8 @@ import type { CloseReason, SessionEvent, Unnumbered } from "./SessionEvent.ts"
 export interface Options {
   readonly id: string
   readonly client: { readonly id: string; readonly servers: ReadonlyArray<string>; readonly namespacing: "on" | "off" }
+  /** What the client can answer (MCP client capabilities); undefined: everything the gateway relays. */
+  readonly capabilities?: Readonly<Record<string, unknown>> | undefined
   /** The backends of this session's servers (shared ones, or its own for `isolation: "session"`). */
   readonly backends: ReadonlyMap<string, Backend>
   readonly maxPendingEvents: number
@@ -62,6 +64,13 @@ export interface Session {
   readonly isClosed: Effect.Effect<boolean>
 }
 
+
+/** The client capability each backend request needs. */
+const capabilityOf: Partial<Record<string, string>> = {
+  "sampling/createMessage": "sampling",
+  "elicitation/create": "elicitation",
+  "roots/list": "roots"
+}
 
 /** What a session fetches again when a backend says one of its lists changed. */
 const listChangedRefresh: Partial<Record<string, ReadonlyArray<McpMethods.BroadcastMethod>>> = {
@@ -110,6 +119,10 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   }
   let resources: ResourceMap.ResourceMap = ResourceMap.empty
   const tasks = Tasks.make()
+  const canAnswer = (method: string) => {
+    const needed = capabilityOf[method]
+    return options.capabilities === undefined || needed === undefined || options.capabilities[needed] !== undefined
+  }
   /** Backend requests (sampling, ...) waiting for the client's answer, by the id the client sees. */
   const asked = new Map<string, BackendRequest>()
   let askedCounter = 0
@@ -173,7 +186,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   // event under an id unique in the session; the client answers by posting a JSON-RPC response with that id.
   for (const [serverId, backend] of options.backends) {
     yield* backend.attachRequests(options.id, (request) => {
-      if (isClosed) return false // the backend answers it with an error at once
+      // The backend is answered with an error at once: the session is gone, or its client cannot answer this.
+      if (isClosed || !canAnswer(request.request.method)) return false
       const id = `${serverId}:${++askedCounter}`
       asked.set(id, request)
       push({ event: "request", data: { server_id: serverId, request: { ...request.request, id } } })

@@ -36,7 +36,11 @@ const newSessionId = () => randomBytes(16).toString("base64url")
  * gets `closed { reason: "shutdown" }`.
  */
 export class SessionManager extends Context.Service<SessionManager, {
-  readonly create: (client: Client, servers: ReadonlyArray<string> | undefined) => Effect.Effect<Created, Forbidden | TooManySessions>
+  readonly create: (
+    client: Client,
+    servers: ReadonlyArray<string> | undefined,
+    capabilities?: Readonly<Record<string, unknown>> | undefined
+  ) => Effect.Effect<Created, Forbidden | TooManySessions>
   /** The session, if it exists and belongs to this client; otherwise SessionNotFound (the same either way). */
   readonly get: (client: Client, sessionId: string) => Effect.Effect<Session.Session, SessionNotFound>
   readonly close: (client: Client, sessionId: string) => Effect.Effect<void, SessionNotFound>
@@ -72,7 +76,11 @@ export class SessionManager extends Context.Service<SessionManager, {
       const release = (clientId: string) =>
         Ref.update(slots, (map) => new Map(map).set(clientId, Math.max(0, (map.get(clientId) ?? 1) - 1)))
 
-      const create = Effect.fn("SessionManager.create")(function*(client: Client, requested: ReadonlyArray<string> | undefined) {
+      const create = Effect.fn("SessionManager.create")(function*(
+        client: Client,
+        requested: ReadonlyArray<string> | undefined,
+        capabilities?: Readonly<Record<string, unknown>> | undefined
+      ) {
         const serverIds = requested === undefined ? client.servers : [...new Set(requested)]
         for (const serverId of serverIds) {
           if (!client.servers.includes(serverId)) return yield* new Forbidden({ serverId })
@@ -93,6 +101,7 @@ export class SessionManager extends Context.Service<SessionManager, {
           return yield* Session.make({
             id,
             client,
+            capabilities,
             backends,
             maxPendingEvents: limits.maxPendingEvents,
             heartbeatInterval: Duration.seconds(limits.heartbeatIntervalSeconds),

@@ -240,6 +240,23 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
       assert.strictEqual(done?.data.response.id, "sample")
       assert.include(JSON.stringify(done?.data.response.result), "a sampled reply")
 
+      // A session whose client declared no sampling capability is never asked: the backend hears "no" at once.
+      const declined = yield* create(alice, { servers: ["everything"], capabilities: {} })
+      const declinedStream = yield* events(declined.stream_url, alice)
+      const declinedReading = yield* readUntil(declinedStream.events, (e) => e.event === "response")
+      yield* send("POST", declined.request_url, {
+        token: alice,
+        body: {
+          jsonrpc: "2.0",
+          id: "no-sampling",
+          method: "tools/call",
+          params: { name: "everything__trigger-sampling-request", arguments: { prompt: "hello", maxTokens: 5 } }
+        }
+      })
+      const declinedSeen = yield* Fiber.join(declinedReading)
+      assert.isUndefined(declinedSeen.find((e) => e.event === "request"))
+      assert.include(JSON.stringify(declinedSeen.at(-1)?.data.response), "no client session can answer")
+
       // An answer to nothing the session asked is refused.
       const stray = yield* send("POST", session.request_url, { token: alice, body: { jsonrpc: "2.0", id: "nope", result: {} } })
       assert.strictEqual(stray.status, 400)
