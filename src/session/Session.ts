@@ -7,11 +7,13 @@ import type {
 } from "@modelcontextprotocol/client"
 import { type Cause, Clock, Deferred, Duration, Effect, Exit, Fiber, FiberSet, Queue, Result, Stream } from "effect"
 import type { Backend, BackendRequest } from "../backend/Backend.ts"
+import type { BackendError } from "../backend/BackendErrors.ts"
 import type * as McpMethods from "../protocol/McpMethods.ts"
 import * as Merge from "../routing/Merge.ts"
 import * as ResourceMap from "../routing/ResourceMap.ts"
 import * as Router from "../routing/Router.ts"
 import { type AmbiguousMethod, Forbidden } from "../routing/RoutingErrors.ts"
+import * as InputRounds from "./InputRounds.ts"
 import * as ListPages from "./ListPages.ts"
 import { errorCode, localAnswer, outcome } from "./Outcome.ts"
 import { ReplayBuffer } from "./ReplayBuffer.ts"
@@ -488,10 +490,25 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         if (creatingTask) tasks.creatingStarted()
         // No fiber per call: the backend calls back when the answer (or the reason there is none) arrives.
         byClientId.set(message.id, Effect.void)
-        const cancel = yield* backend.start(
-          target.message as JSONRPCRequest,
-          { timeout: options.requestTimeout(target.serverId), owner: options.id },
-          (exit) => {
+        const startOptions = { timeout: options.requestTimeout(target.serverId), owner: options.id }
+        const onAnswer = (exit: Exit.Exit<JSONRPCResponse, BackendError>): void => {
+            // A modern-era backend that needs the client's input first answers `input_required`: its questions
+            // become `request` events, and the call goes again with the answers (and its state untouched).
+            if (Exit.isSuccess(exit) && "result" in exit.value && exit.value.result["resultType"] === "input_required") {
+              const round = InputRounds.open(exit.value.result, (inputResponses, requestState) => {
+                const params = { ...target.message.params, inputResponses, ...(requestState === undefined ? {} : { requestState }) }
+                return backend.start({ ...target.message as JSONRPCRequest, params }, startOptions, onAnswer).pipe(Effect.asVoid)
+              })
+              if (round.questions.length > 0) {
+                for (const { key, method, params } of round.questions) {
+                  const id = `${target.serverId}:${++askedCounter}`
+                  const request: JSONRPCRequest = { jsonrpc: "2.0", id, method, params }
+                  asked.set(id, { serverId: target.serverId, request, respond: (response) => round.answer(key, response) })
+                  push({ event: "request", data: { server_id: target.serverId, request } })
+                }
+                return
+              }
+            }
             forget()
             // A subscription the backend refused is not held: the next subscriber must ask it again.
             if (
@@ -511,7 +528,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
               ? Exit.succeed(tasks.answer(exit.value, task.namespaced))
               : exit))
           }
-        )
+        const cancel = yield* backend.start(target.message as JSONRPCRequest, startOptions, onAnswer)
         if (byClientId.has(message.id)) byClientId.set(message.id, Effect.andThen(cancel, Effect.sync(forget)))
       } else if (target._tag === "Broadcast") {
         // Registered first: the fork starts at once, and may even finish (and forget) before `run` returns.

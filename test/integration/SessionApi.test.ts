@@ -438,6 +438,45 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
       assert.deepStrictEqual(level._tag === "Some" ? level.value.data.response.result : undefined, { errors: [] })
     }), 30_000)
 
+  it.effect("two sessions on one backend: each one's sampling request reaches it and not the other", () =>
+    Effect.gen(function*() {
+      const [a, b] = [yield* create(alice, { servers: ["everything"] }), yield* create(alice, { servers: ["everything"] })]
+      const sampleIn = (asker: Created, bystander: Created, text: string) =>
+        Effect.gen(function*() {
+          const stream = yield* events(asker.stream_url, alice)
+          const other = yield* events(bystander.stream_url, alice)
+          const bystanderAsked = yield* other.events.pipe(
+            Stream.filter((e) => e.event === "request"),
+            Stream.runHead,
+            Effect.forkChild({ startImmediately: true })
+          )
+          const reading = yield* stream.events.pipe(
+            Stream.tap((event) =>
+              event.event === "request"
+                ? send("POST", asker.request_url, {
+                  token: alice,
+                  body: { jsonrpc: "2.0", id: event.data.request.id, result: { role: "assistant", content: { type: "text", text }, model: "m" } }
+                })
+                : Effect.void
+            ),
+            Stream.takeUntil((e) => e.event === "response"),
+            Stream.runCollect,
+            Effect.timeout("20 seconds"),
+            Effect.forkChild({ startImmediately: true })
+          )
+          yield* send("POST", asker.request_url, {
+            token: alice,
+            body: { jsonrpc: "2.0", id: text, method: "tools/call", params: { name: "everything__trigger-sampling-request", arguments: { prompt: text } } }
+          })
+          const seen = yield* Fiber.join(reading)
+          assert.include(JSON.stringify(seen.at(-1)?.data.response.result), text)
+          assert.isUndefined(bystanderAsked.pollUnsafe(), "the other session was never asked")
+          yield* Fiber.interrupt(bystanderAsked)
+        })
+      yield* sampleIn(a, b, "answer from a")
+      yield* sampleIn(b, a, "answer from b")
+    }))
+
   it.effect("a second GET takes over the stream: the first one ends", () =>
     Effect.gen(function*() {
       const session = yield* create(alice, { servers: ["fixture"] })
