@@ -327,6 +327,11 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     yield* eras.record(serverId, connection.verdict)
     const readyAt = yield* Clock.currentTimeMillis
     yield* SubscriptionRef.update(state, (s) => ({ ...s, live: self }))
+    // A new connection (a restart, a new HTTP session) knows nothing of the subscriptions sessions still hold.
+    for (const uri of resourceHolders.held()) {
+      self.inFlight.register(nextId, { callerId: nextId, method: "resources/subscribe", abort: undefined }, 30_000, () => {})
+      self.post({ jsonrpc: "2.0", id: nextId++, method: "resources/subscribe", params: { uri } })
+    }
     yield* setHealth((h) => {
       const { lastError: _, ...rest } = h
       return {

@@ -23,6 +23,8 @@ export const make = () => {
     },
     /** True when `owner` was the last holder (it must unsubscribe at the backend). */
     release,
+    /** The URIs some session holds: a new connection must subscribe to them again. */
+    held: (): ReadonlyArray<string> => [...holders.keys()],
     /** Lets go of everything `owner` held; the URIs it was the last holder of. */
     releaseAll: (owner: string): ReadonlyArray<string> => [...holders.keys()].filter((uri) => release(uri, owner))
   }

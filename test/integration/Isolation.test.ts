@@ -52,4 +52,42 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("iso
       yield* send("DELETE", b.stream_url, { token })
       yield* awaitGone(privateB, 5_000)
     }))
+
+  it.effect("resource subscriptions outlive a backend restart: the new process is subscribed again", () =>
+    Effect.gen(function*() {
+      const created = yield* send("POST", "/gateway/stream", { token, body: { servers: ["shared"] } })
+      const session = created.body as { stream_url: string; request_url: string }
+      const call = (id: string, method: string, params: Record<string, unknown>) =>
+        Effect.scoped(Effect.gen(function*() {
+          const stream = yield* events(session.stream_url, token)
+          const answer = yield* stream.events.pipe(
+            Stream.filter((e) => e.event === "response" && e.data.response.id === id),
+            Stream.runHead,
+            Effect.timeout("10 seconds"),
+            Effect.forkChild({ startImmediately: true })
+          )
+          yield* send("POST", session.request_url, { token, body: { jsonrpc: "2.0", id, method, params } })
+          const event = yield* Fiber.join(answer)
+          return event._tag === "Some" ? event.value.data.response : undefined
+        }))
+      const subscriptions = (id: string) =>
+        Effect.map(call(id, "tools/call", { name: "shared__subscriptions", arguments: {} }), (r) => r?.result.content[0].text)
+
+      yield* call("list", "resources/list", {})
+      yield* call("sub", "resources/subscribe", { uri: "fixture://first" })
+      assert.strictEqual(yield* subscriptions("s1"), `["fixture://first"]`)
+      const before = yield* pidOf(session, "shared")
+      // The server dies; the gateway restarts it, and subscribes the new process to what sessions still hold.
+      yield* send("POST", session.request_url, {
+        token,
+        body: { jsonrpc: "2.0", id: "crash", method: "tools/call", params: { name: "shared__crash", arguments: {} } }
+      })
+      yield* awaitGone(before, 5_000)
+      yield* Effect.sleep("1500 millis")
+      assert.notStrictEqual(yield* pidOf(session, "shared"), before)
+      assert.strictEqual(yield* subscriptions("s2"), `["fixture://first"]`)
+      yield* call("unsub", "resources/unsubscribe", { uri: "fixture://first" })
+      assert.strictEqual(yield* subscriptions("s3"), "[]")
+      yield* send("DELETE", session.stream_url, { token })
+    }), 30_000)
 })

@@ -477,6 +477,23 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
       yield* sampleIn(b, a, "answer from b")
     }))
 
+  it.effect("a backend's log messages and list_changed reach the session as notification events", () =>
+    Effect.gen(function*() {
+      const session = yield* create(bob)
+      const stream = yield* events(session.stream_url, bob)
+      const reading = yield* readUntil(stream.events, (e) => e.event === "response")
+      yield* send("POST", session.request_url, {
+        token: bob,
+        body: { jsonrpc: "2.0", id: "e", method: "tools/call", params: { name: "fixture__emit", arguments: { count: 2, message: "hello log" } } }
+      })
+      const seen = yield* Fiber.join(reading)
+      const methods = seen.filter((e) => e.event === "notification").map((e) => e.data.notification.method)
+      assert.deepStrictEqual(methods, ["notifications/message", "notifications/message", "notifications/tools/list_changed"])
+      const log = seen.find((e) => e.event === "notification")
+      assert.strictEqual(log?.data.server_id, "fixture")
+      assert.strictEqual(log?.data.notification.params.data, "hello log")
+    }))
+
   it.effect("a second GET takes over the stream: the first one ends", () =>
     Effect.gen(function*() {
       const session = yield* create(alice, { servers: ["fixture"] })
