@@ -249,7 +249,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     } else if (message.method === "ping") {
       current.post({ jsonrpc: "2.0", id: message.id, result: {} })
     } else {
-      const handler = causeOf(current)
+      const handler = causeOf(current, message)
       const taken = handler?.({ serverId, request: message, respond: (response) => sendOn(current, response, "response") })
       if (taken !== true) {
         // Nobody can answer: say so at once rather than let the backend wait for its own timeout.
@@ -263,11 +263,17 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   }
 
   /**
-   * The handler of the session that caused a backend request. MCP's stdio messages do not say which request
-   * a server's request belongs to, so the cause is the one attached owner with requests in flight (or the
-   * only owner attached at all, as for an `isolation: "session"` backend); two candidates are ambiguous.
+   * The handler of the session that caused a backend request: the one its progress token names, if it carries
+   * one; else, since MCP's stdio messages do not say which request a server's request belongs to, the one
+   * attached owner with requests in flight (or the only owner attached at all, as for an `isolation: "session"`
+   * backend). Two candidates are ambiguous: the backend is refused rather than a session misled.
    */
-  const causeOf = (live: Live) => {
+  const causeOf = (live: Live, request: JSONRPCRequest) => {
+    // A progress token the backend echoes names its session: sessions give backends `<session id>/<n>`.
+    const token = request.params?._meta?.progressToken
+    const slash = typeof token === "string" ? token.indexOf("/") : -1
+    const byToken = typeof token === "string" && slash > 0 ? requestHandlers.get(token.slice(0, slash)) : undefined
+    if (byToken !== undefined) return byToken
     if (requestHandlers.size === 1) return [...requestHandlers.values()][0]
     const busy = [...live.inFlight.owners()].filter((owner) => requestHandlers.has(owner))
     return busy.length === 1 ? requestHandlers.get(busy[0] as string) : undefined
