@@ -90,4 +90,57 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("iso
       assert.strictEqual(yield* subscriptions("s3"), "[]")
       yield* send("DELETE", session.stream_url, { token })
     }), 30_000)
+
+  it.effect("with two sessions busy on one backend, a request carrying a progress token reaches its own session", () =>
+    Effect.gen(function*() {
+      const open = () =>
+        Effect.map(send("POST", "/gateway/stream", { token, body: { servers: ["shared"] } }), (r) =>
+          r.body as { stream_url: string; request_url: string })
+      const [a, b] = [yield* open(), yield* open()]
+      const streamB = yield* events(b.stream_url, token)
+      const bAsked = yield* streamB.events.pipe(
+        Stream.filter((e) => e.event === "request"),
+        Stream.runHead,
+        Effect.forkChild({ startImmediately: true })
+      )
+      // B is busy too, so "the only busy session" cannot tell them apart.
+      yield* send("POST", b.request_url, {
+        token,
+        body: { jsonrpc: "2.0", id: "busy", method: "tools/call", params: { name: "shared__slow", arguments: { ms: 3_000 } } }
+      })
+      const ask = (withToken: boolean) =>
+        Effect.scoped(Effect.gen(function*() {
+          const stream = yield* events(a.stream_url, token)
+          const reading = yield* stream.events.pipe(
+            Stream.tap((event) =>
+              event.event === "request"
+                ? send("POST", a.request_url, {
+                  token,
+                  body: { jsonrpc: "2.0", id: event.data.request.id, result: { role: "assistant", content: { type: "text", text: "from a" }, model: "m" } }
+                })
+                : Effect.void
+            ),
+            Stream.takeUntil((e) => e.event === "response"),
+            Stream.runCollect,
+            Effect.timeout("10 seconds"),
+            Effect.forkChild({ startImmediately: true })
+          )
+          yield* send("POST", a.request_url, {
+            token,
+            body: {
+              jsonrpc: "2.0",
+              id: "ask",
+              method: "tools/call",
+              params: { name: "shared__ask", arguments: { prompt: "hi" }, ...(withToken ? { _meta: { progressToken: "mine" } } : {}) }
+            }
+          })
+          return JSON.stringify((yield* Fiber.join(reading)).at(-1)?.data.response)
+        }))
+      assert.include(yield* ask(true), "reply: from a")
+      // Without a token the backend is refused at once rather than one of the sessions misled.
+      assert.include(yield* ask(false), "no client session can answer")
+      assert.isUndefined(bAsked.pollUnsafe(), "B was never asked")
+      yield* Fiber.interrupt(bAsked)
+      for (const session of [a, b]) yield* send("DELETE", session.stream_url, { token })
+    }), 30_000)
 })
