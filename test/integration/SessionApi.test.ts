@@ -494,6 +494,28 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
       assert.strictEqual(log?.data.notification.params.data, "hello log")
     }))
 
+  it.effect("list_changed from a shared backend reaches every session that uses it", () =>
+    Effect.gen(function*() {
+      const [a, b] = [yield* create(bob), yield* create(bob)]
+      const listChanged = (session: Created) =>
+        Effect.flatMap(events(session.stream_url, bob), (stream) =>
+          stream.events.pipe(
+            Stream.filter((e) => e.event === "notification" && e.data.notification.method === "notifications/tools/list_changed"),
+            Stream.runHead,
+            Effect.timeout("10 seconds"),
+            Effect.forkChild({ startImmediately: true })
+          ))
+      const [seenA, seenB] = [yield* listChanged(a), yield* listChanged(b)]
+      yield* send("POST", a.request_url, {
+        token: bob,
+        body: { jsonrpc: "2.0", id: "e", method: "tools/call", params: { name: "fixture__emit", arguments: { count: 1 } } }
+      })
+      for (const seen of [seenA, seenB]) {
+        const event = yield* Fiber.join(seen)
+        assert.strictEqual(event._tag === "Some" ? event.value.data.server_id : undefined, "fixture")
+      }
+    }))
+
   it.effect("a second GET takes over the stream: the first one ends", () =>
     Effect.gen(function*() {
       const session = yield* create(alice, { servers: ["fixture"] })
