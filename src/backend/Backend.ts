@@ -6,7 +6,8 @@ import {
   type JSONRPCRequest,
   type JSONRPCResponse,
   PROTOCOL_VERSION_META_KEY,
-  SdkHttpError
+  SdkHttpError,
+  StreamableHTTPClientTransport
 } from "@modelcontextprotocol/client"
 import {
   Cause,
@@ -238,7 +239,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       : new BackendSendFailed({ serverId, method, reason: redact(Connection.describe(error)) })
 
   /** Called synchronously by the transport for every message the backend sends. */
-  const dispatch = (live: () => Live | undefined) => (message: JSONRPCMessage) => {
+  const dispatch = (live: () => Live | undefined, cause?: string) => (message: JSONRPCMessage) => {
     const current = live()
     if (!("method" in message)) {
       if (typeof message.id === "number") current?.inFlight.settle(message.id, message)
@@ -249,7 +250,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     } else if (message.method === "ping") {
       current.post({ jsonrpc: "2.0", id: message.id, result: {} })
     } else {
-      const handler = causeOf(current, message)
+      // A request that came on the stream of one session's call is that session's; otherwise it is inferred.
+      const handler = cause !== undefined ? requestHandlers.get(cause) : causeOf(current, message)
       const taken = handler?.({ serverId, request: message, respond: (response) => sendOn(current, response, "response") })
       if (taken !== true) {
         // Nobody can answer: say so at once rather than let the backend wait for its own timeout.
@@ -445,6 +447,33 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     const id = nextId++
     // A modern-era HTTP request is cancelled by closing its own response stream.
     const abort = live.connection.info.era === "modern" && endpoint.kind !== "stdio" ? new AbortController() : undefined
+    if (owner !== undefined && endpoint.kind === "streamable-http" && live.connection.info.era === "legacy") {
+      // A legacy Streamable HTTP server sends what it asks the client while serving a request on that request's
+      // own response stream: a transport for this one request (in the same backend session) ties those
+      // questions to the session that made the call, exactly (MCPSDK.md, pitfall 1).
+      const own = new StreamableHTTPClientTransport(new URL(endpoint.url), {
+        requestInit: { headers: { ...endpoint.headers } },
+        ...(live.connection.transport.sessionId === undefined ? {} : { sessionId: live.connection.transport.sessionId }),
+        protocolVersion: live.connection.info.protocolVersion
+      })
+      own.onmessage = dispatch(() => live, owner)
+      own.onerror = () => {}
+      const done = (exit: Exit.Exit<JSONRPCResponse, RequestFailure | RequestTimedOut>) => {
+        void own.close().catch(() => undefined)
+        onDone(exit)
+      }
+      live.inFlight.register(id, { callerId: request.id, method: request.method, abort, owner }, Duration.toMillis(timeout), done)
+      void own.start().then(() => own.send({ ...request, id })).catch((error) =>
+        live.inFlight.fail(id, failure(live, request.method, error))
+      )
+      return () => {
+        const entry = live.inFlight.forget(id)
+        if (entry !== undefined) {
+          cancelAt(live, id, entry, "the client went away")
+          void own.close().catch(() => undefined)
+        }
+      }
+    }
     live.inFlight.register(id, { callerId: request.id, method: request.method, abort, owner }, Duration.toMillis(timeout), onDone)
     // Fire and forget: the completion is all the caller waits on, so its deadline holds even if sending hangs.
     void live.connection.transport.send(
