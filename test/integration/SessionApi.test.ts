@@ -516,6 +516,29 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
       }
     }))
 
+  it.effect("a backend giving up on its question cancels it in the session that was asked, under that session's id", () =>
+    Effect.gen(function*() {
+      const session = yield* create(bob)
+      const stream = yield* events(session.stream_url, bob)
+      const reading = yield* readUntil(stream.events, (e) => e.event === "response")
+      yield* send("POST", session.request_url, {
+        token: bob,
+        body: { jsonrpc: "2.0", id: "q", method: "tools/call", params: { name: "fixture__ask", arguments: { prompt: "?", timeoutMs: 300 } } }
+      })
+      const seen = yield* Fiber.join(reading)
+      const asked = seen.find((e) => e.event === "request")
+      const cancelled = seen.find((e) => e.event === "notification" && e.data.notification.method === "notifications/cancelled")
+      assert.isDefined(asked)
+      assert.strictEqual(cancelled?.data.notification.params.requestId, asked?.data.request.id)
+      assert.include(JSON.stringify(seen.at(-1)?.data.response.result), "gave up")
+      // The question is gone: answering it now is refused.
+      const late = yield* send("POST", session.request_url, {
+        token: bob,
+        body: { jsonrpc: "2.0", id: asked?.data.request.id, result: { role: "assistant", content: { type: "text", text: "x" }, model: "m" } }
+      })
+      assert.strictEqual(late.status, 400)
+    }))
+
   it.effect("a second GET takes over the stream: the first one ends", () =>
     Effect.gen(function*() {
       const session = yield* create(alice, { servers: ["fixture"] })
