@@ -9,7 +9,11 @@ import { type JSONRPCMessage, STDIO_DEFAULT_MAX_BUFFER_SIZE } from "@modelcontex
  */
 export class LineReader {
   readonly #maxBytes: number
+  /** Bytes that may hold complete lines. */
   #buffer: Buffer | undefined
+  /** Chunks that arrived with no newline since: joined only once a newline comes, so one large message costs one copy. */
+  #pending: Array<Buffer> = []
+  #pendingBytes = 0
 
   constructor(maxBytes: number = STDIO_DEFAULT_MAX_BUFFER_SIZE) {
     this.#maxBytes = maxBytes
@@ -17,11 +21,19 @@ export class LineReader {
 
   /** Throws when unread bytes would pass the limit: the stream can no longer be framed. */
   append(chunk: Buffer): void {
-    if ((this.#buffer?.length ?? 0) + chunk.length > this.#maxBytes) {
-      this.#buffer = undefined
+    if ((this.#buffer?.length ?? 0) + this.#pendingBytes + chunk.length > this.#maxBytes) {
+      this.clear()
       throw new Error(`more than ${this.#maxBytes} bytes without a complete message`)
     }
-    this.#buffer = this.#buffer === undefined ? chunk : Buffer.concat([this.#buffer, chunk])
+    if (chunk.indexOf(10) === -1) {
+      this.#pending.push(chunk)
+      this.#pendingBytes += chunk.length
+      return
+    }
+    const parts = this.#buffer === undefined ? [...this.#pending, chunk] : [this.#buffer, ...this.#pending, chunk]
+    this.#buffer = parts.length === 1 ? chunk : Buffer.concat(parts)
+    this.#pending = []
+    this.#pendingBytes = 0
   }
 
   /** The next complete message, or null. Throws (and moves past it) on a line that is JSON but not JSON-RPC. */
@@ -45,6 +57,8 @@ export class LineReader {
 
   clear(): void {
     this.#buffer = undefined
+    this.#pending = []
+    this.#pendingBytes = 0
   }
 }
 

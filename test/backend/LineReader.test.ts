@@ -29,6 +29,19 @@ describe("LineReader", () => {
     assert.deepStrictEqual(reader.read(), { jsonrpc: "2.0", method: "ok" })
   })
 
+  it("reads one large message that arrives in many chunks", () => {
+    const reader = new LineReader()
+    const text = "x".repeat(1_000_000)
+    const line = Buffer.from(JSON.stringify({ jsonrpc: "2.0", method: "big", params: { text } }) + "\n")
+    for (let at = 0; at < line.length; at += 65_536) {
+      reader.append(line.subarray(at, at + 65_536))
+      if (at + 65_536 < line.length) assert.isNull(reader.read())
+    }
+    const message = reader.read() as { params: { text: string } } | null
+    assert.strictEqual(message?.params.text.length, 1_000_000)
+    assert.isNull(reader.read())
+  })
+
   it("refuses to buffer more than its limit without a complete message", () => {
     const reader = new LineReader(16)
     reader.append(Buffer.from("0123456789"))
