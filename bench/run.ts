@@ -8,10 +8,11 @@
  * 3. SSE flood (bench/sections/Flood.ts): events/s and backend-to-client latency through one session's SSE,
  *    against a raw node:http SSE writer.
  * 4. Idle sessions (bench/sections/IdleSessions.ts): gateway RSS per idle session at 1,000 sessions.
+ * 5. Tool search (bench/sections/Search.ts): relevance on a labelled set, and speed over 10,000 tools.
  *
  * Every process it starts is stopped at the end (also on error or Ctrl-C); the last lines say so.
  *
- * Environment: BENCH_ONLY=calls,flood,sessions runs only those session sections (the backend rows always run:
+ * Environment: BENCH_ONLY=calls,flood,sessions,search runs only those sections (the backend rows always run:
  * they are the SDK baseline); BENCH_GATEWAY_NODE_FLAGS adds node flags to the gateway processes, e.g.
  * "--cpu-prof --cpu-prof-dir=/tmp/prof" (then `npx node bench/profile-summary.ts /tmp/prof/*.cpuprofile`);
  * BENCH_KEEP_LOGS=1 keeps the temporary directory with the configs and the services' logs.
@@ -28,6 +29,7 @@ import { cleanupLines } from "./lib/Processes.ts"
 import * as BackendRows from "./sections/BackendRows.ts"
 import * as Flood from "./sections/Flood.ts"
 import * as IdleSessions from "./sections/IdleSessions.ts"
+import * as Search from "./sections/Search.ts"
 import * as SessionCalls from "./sections/SessionCalls.ts"
 
 const calls = 2_000
@@ -66,6 +68,7 @@ const program = Effect.gen(function*() {
     yield* Flood.run({ dir, count: floodEvents, size: floodPad, rounds: floodRounds, bursts: 200, burstSize: 10 })
   }
   if (only === undefined || only.includes("sessions")) yield* IdleSessions.run({ dir, sessions: idleSessions, settleMs: 2_000 })
+  if (only === undefined || only.includes("search")) yield* Search.run
   yield* Console.log(`\n(${((performance.now() - started) / 1000).toFixed(1)} s; load average ${load()} at the end)`)
 }).pipe(
   Effect.scoped,
