@@ -1,7 +1,7 @@
 import { assert, layer } from "@effect/vitest"
-import { Effect, Fiber, Layer, Stream } from "effect"
+import { Effect, Fiber, Layer } from "effect"
 import * as Fixtures from "../fixtures/Fixtures.ts"
-import { events, gatewayLayer, send } from "../support/GatewayHttp.ts"
+import { answeringUntil, events, gatewayLayer, sampled, send } from "../support/GatewayHttp.ts"
 import { freePort, serve } from "../support/Processes.ts"
 
 const token = "http-attribution-token-0123"
@@ -25,20 +25,8 @@ layer(withHttpBackend, { timeout: 60_000, excludeTestServices: true })("an HTTP 
       const run = (session: { stream_url: string; request_url: string }, text: string) =>
         Effect.gen(function*() {
           const stream = yield* events(session.stream_url, token)
-          const reading = yield* stream.events.pipe(
-            Stream.tap((event) =>
-              event.event === "request"
-                ? send("POST", session.request_url, {
-                  token,
-                  body: { jsonrpc: "2.0", id: event.data.request.id, result: { role: "assistant", content: { type: "text", text }, model: "m" } }
-                })
-                : Effect.void
-            ),
-            Stream.takeUntil((e) => e.event === "response" && e.data.response.id === text),
-            Stream.runCollect,
-            Effect.timeout("15 seconds"),
-            Effect.forkChild({ startImmediately: true })
-          )
+          const reading = yield* answeringUntil(session, stream.events, token, sampled(text), (e) =>
+            e.event === "response" && e.data.response.id === text)
           yield* send("POST", session.request_url, {
             token,
             body: { jsonrpc: "2.0", id: text, method: "tools/call", params: { name: "remote__trigger-sampling-request", arguments: { prompt: text } } }

@@ -3,7 +3,7 @@ import { Effect, Fiber, Stream } from "effect"
 import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
 import * as Fixtures from "../fixtures/Fixtures.ts"
 import { awaitGone, isRunning } from "../support/Processes.ts"
-import { events, gatewayLayer, send } from "../support/GatewayHttp.ts"
+import { answeringUntil, events, gatewayLayer, sampled, send } from "../support/GatewayHttp.ts"
 
 const token = "isolation-token-0123456789"
 const config: ConfigFile = {
@@ -111,20 +111,7 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("iso
       const ask = (withToken: boolean) =>
         Effect.scoped(Effect.gen(function*() {
           const stream = yield* events(a.stream_url, token)
-          const reading = yield* stream.events.pipe(
-            Stream.tap((event) =>
-              event.event === "request"
-                ? send("POST", a.request_url, {
-                  token,
-                  body: { jsonrpc: "2.0", id: event.data.request.id, result: { role: "assistant", content: { type: "text", text: "from a" }, model: "m" } }
-                })
-                : Effect.void
-            ),
-            Stream.takeUntil((e) => e.event === "response"),
-            Stream.runCollect,
-            Effect.timeout("10 seconds"),
-            Effect.forkChild({ startImmediately: true })
-          )
+          const reading = yield* answeringUntil(a, stream.events, token, sampled("from a"))
           yield* send("POST", a.request_url, {
             token,
             body: {

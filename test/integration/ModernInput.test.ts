@@ -1,8 +1,8 @@
 import { assert, layer } from "@effect/vitest"
-import { Effect, Fiber, Stream } from "effect"
+import { Effect, Fiber } from "effect"
 import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
 import * as Fixtures from "../fixtures/Fixtures.ts"
-import { events, gatewayLayer, send } from "../support/GatewayHttp.ts"
+import { answeringUntil, events, gatewayLayer, send } from "../support/GatewayHttp.ts"
 
 const token = "modern-token-0123456789"
 const config: ConfigFile = {
@@ -16,20 +16,7 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("a m
       const created = yield* send("POST", "/gateway/stream", { token })
       const session = created.body as { stream_url: string; request_url: string }
       const stream = yield* events(session.stream_url, token)
-      const reading = yield* stream.events.pipe(
-        Stream.tap((event) =>
-          event.event === "request"
-            ? send("POST", session.request_url, {
-              token,
-              body: { jsonrpc: "2.0", id: event.data.request.id, result: { action: "accept", content: { ok: true } } }
-            })
-            : Effect.void
-        ),
-        Stream.takeUntil((e) => e.event === "response"),
-        Stream.runCollect,
-        Effect.timeout("20 seconds"),
-        Effect.forkChild({ startImmediately: true })
-      )
+      const reading = yield* answeringUntil(session, stream.events, token, { action: "accept", content: { ok: true } })
       yield* send("POST", session.request_url, {
         token,
         body: { jsonrpc: "2.0", id: "c1", method: "tools/call", params: { name: "modern__confirm", arguments: {} } }

@@ -2,7 +2,7 @@ import { assert, layer } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
 import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
 import * as Fixtures from "../fixtures/Fixtures.ts"
-import { type Event, events, gatewayLayer, send } from "../support/GatewayHttp.ts"
+import { answeringUntil, type Event, events, gatewayLayer, sampled, send } from "../support/GatewayHttp.ts"
 
 const alice = "alice-token-0123456789"
 const bob = "bob-token-0123456789"
@@ -205,24 +205,7 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
     Effect.gen(function*() {
       const session = yield* create(alice, { servers: ["everything"] })
       const stream = yield* events(session.stream_url, alice)
-      const reading = yield* stream.events.pipe(
-        Stream.tap((event) =>
-          event.event === "request"
-            ? send("POST", session.request_url, {
-              token: alice,
-              body: {
-                jsonrpc: "2.0",
-                id: event.data.request.id,
-                result: { role: "assistant", content: { type: "text", text: "a sampled reply" }, model: "test-model" }
-              }
-            }).pipe(Effect.map((reply) => assert.strictEqual(reply.status, 202)))
-            : Effect.void
-        ),
-        Stream.takeUntil((e) => e.event === "response"),
-        Stream.runCollect,
-        Effect.timeout("20 seconds"),
-        Effect.forkChild({ startImmediately: true })
-      )
+      const reading = yield* answeringUntil(session, stream.events, alice, sampled("a sampled reply"))
       yield* send("POST", session.request_url, {
         token: alice,
         body: {
@@ -450,20 +433,7 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
             Stream.runHead,
             Effect.forkChild({ startImmediately: true })
           )
-          const reading = yield* stream.events.pipe(
-            Stream.tap((event) =>
-              event.event === "request"
-                ? send("POST", asker.request_url, {
-                  token: alice,
-                  body: { jsonrpc: "2.0", id: event.data.request.id, result: { role: "assistant", content: { type: "text", text }, model: "m" } }
-                })
-                : Effect.void
-            ),
-            Stream.takeUntil((e) => e.event === "response"),
-            Stream.runCollect,
-            Effect.timeout("20 seconds"),
-            Effect.forkChild({ startImmediately: true })
-          )
+          const reading = yield* answeringUntil(asker, stream.events, alice, sampled(text))
           yield* send("POST", asker.request_url, {
             token: alice,
             body: { jsonrpc: "2.0", id: text, method: "tools/call", params: { name: "everything__trigger-sampling-request", arguments: { prompt: text } } }

@@ -62,3 +62,34 @@ export const events = (path: string, token: string, lastEventId?: number) =>
     })),
     Effect.orDie
   )
+
+/** A sampling result with `text`, as a client would answer a backend's `sampling/createMessage`. */
+export const sampled = (text: string) => ({ role: "assistant", content: { type: "text", text }, model: "test-model" })
+
+/**
+ * Reads a session's events in the background, answering every `request` event (a backend asking the client)
+ * with `result`, until an event satisfies `until` (by default the first `response`). Each answer must be
+ * accepted (202).
+ */
+export const answeringUntil = (
+  session: { readonly request_url: string },
+  stream: Stream.Stream<Event>,
+  token: string,
+  result: unknown,
+  until: (event: Event) => boolean = (event) => event.event === "response"
+) =>
+  stream.pipe(
+    Stream.tap((event) =>
+      event.event === "request"
+        ? send("POST", session.request_url, { token, body: { jsonrpc: "2.0", id: event.data.request.id, result } }).pipe(
+          Effect.flatMap((reply) =>
+            reply.status === 202 ? Effect.void : Effect.die(`an answer was refused: ${JSON.stringify(reply)}`)
+          )
+        )
+        : Effect.void
+    ),
+    Stream.takeUntil(until),
+    Stream.runCollect,
+    Effect.timeout("20 seconds"),
+    Effect.forkChild({ startImmediately: true })
+  )
