@@ -11,6 +11,7 @@ import { Authenticator } from "./http/Auth.ts"
 import { HealthRoute, NotFoundRoute } from "./http/HealthRoute.ts"
 import { OpenApiRoute } from "./http/OpenApi.ts"
 import { SessionRoutes } from "./http/SessionRoutes.ts"
+import { ToolCatalog } from "./search/ToolCatalog.ts"
 import { SessionManager } from "./session/SessionManager.ts"
 
 /** Every route the gateway serves. */
@@ -22,9 +23,12 @@ export const backendsLayer = (config: Config) =>
     Layer.provideMerge(Layer.mergeAll(GatewayConfig.layer(config), Watchdog.layer, EraCache.layer()))
   )
 
-/** What the routes use: sessions over the fleet, and the authenticator. */
+/** What the routes use: sessions over the fleet (and its tool catalog), and the authenticator. */
 export const servicesLayer = (config: Config) =>
-  Layer.mergeAll(SessionManager.layer, Authenticator.layer).pipe(Layer.provideMerge(backendsLayer(config)))
+  Layer.mergeAll(SessionManager.layer, Authenticator.layer).pipe(
+    Layer.provideMerge(ToolCatalog.layer),
+    Layer.provideMerge(backendsLayer(config))
+  )
 
 /**
  * Stopping: sessions end first (each stream gets `closed { reason: "shutdown" }` and finishes), then the HTTP

@@ -24,6 +24,8 @@ export const endpointOf = (server: ServerConfig): Endpoint =>
  */
 export class BackendPool extends Context.Service<BackendPool, {
   readonly serverIds: ReadonlyArray<string>
+  /** The shared backends, by server id (started with the pool; `isolation: "session"` servers are not here). */
+  readonly shared: ReadonlyMap<string, Backend.Backend>
   /** The backend a session should use for `serverId`: the shared one, or a new one in the caller's scope. */
   readonly acquire: (serverId: string) => Effect.Effect<Backend.Backend, UnknownServer, Scope.Scope>
   readonly health: Effect.Effect<ReadonlyArray<ServerHealth>>
@@ -75,7 +77,7 @@ export class BackendPool extends Context.Service<BackendPool, {
         return out
       })
 
-      return BackendPool.of({ serverIds: servers.map(([id]) => id), acquire, health })
+      return BackendPool.of({ serverIds: servers.map(([id]) => id), shared, acquire, health })
     })
   )
 }

@@ -26,6 +26,8 @@ export const check = (json: unknown): ReadonlyArray<ConfigProblem> => {
       problem(["mcpServers", id], `server id must not contain "__" (it separates server and tool names)`)
     } else if (!Namespacing.isServerId(id)) {
       problem(["mcpServers", id], `server id must not end in "_" ("${id}__tool" would not split back into "${id}")`)
+    } else if (id === Namespacing.GatewayServerId) {
+      problem(["mcpServers", id], `"${id}" is reserved: the gateway's own tools are named "${id}__..."`)
     } else if (id.length > Namespacing.MaxToolNameLength - 11) {
       problem(["mcpServers", id], `server id must be at most ${Namespacing.MaxToolNameLength - 11} characters`)
     }
@@ -50,6 +52,12 @@ export const check = (json: unknown): ReadonlyArray<ConfigProblem> => {
       problem(
         ["clients", id, "namespacing"],
         `"off" is only allowed for a client whose "servers" lists exactly one server`
+      )
+    }
+    if (client.namespacing === "off" && client.deferredLoading === true) {
+      problem(
+        ["clients", id, "deferredLoading"],
+        `needs namespacing "on": the gateway's own tools (gateway__search_tools, ...) are namespaced`
       )
     }
     if (servers !== undefined && Array.isArray(allowed)) {

@@ -9,6 +9,9 @@ import { Schema } from "effect"
 
 export const Separator = "__"
 
+/** The server id the gateway names its own tools under (`gateway__search_tools`): no backend may have it. */
+export const GatewayServerId = "gateway"
+
 /** Many LLM APIs refuse tool names longer than this. */
 export const MaxToolNameLength = 64
 

@@ -64,12 +64,21 @@ export class SearchIndex {
     return this.#docs.size
   }
 
-  /** Replaces everything indexed for `serverId` with `tools`. */
-  setServer(serverId: string, tools: ReadonlyArray<Tool>): void {
+  /**
+   * Replaces everything indexed for `serverId` with `tools`. `exposedName` gives the name a client calls a tool
+   * by (by default `<server>__<name>`; the gateway passes its 64-character bounded names); a tool it gives no
+   * name is left out. Words are taken from the backend's own name, not the exposed one (which may end in a hash).
+   */
+  setServer(
+    serverId: string,
+    tools: ReadonlyArray<Tool>,
+    exposedName: (name: string) => string | undefined = (name) => Namespacing.join(serverId, name)
+  ): void {
     this.removeServer(serverId)
     const ids: Array<string> = []
     for (const tool of tools) {
-      const id = Namespacing.join(serverId, tool.name)
+      const id = exposedName(tool.name)
+      if (id === undefined) continue
       const frequencies = new Map<string, number>()
       weigh(frequencies, tool.name, fieldWeights.name)
       weigh(frequencies, tool.title, fieldWeights.title)

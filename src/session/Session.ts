@@ -12,6 +12,8 @@ import type * as McpMethods from "../protocol/McpMethods.ts"
 import * as Merge from "../routing/Merge.ts"
 import * as ResourceMap from "../routing/ResourceMap.ts"
 import * as Router from "../routing/Router.ts"
+import * as GatewayTools from "../search/GatewayTools.ts"
+import type { Catalog } from "../search/ToolCatalog.ts"
 import { type AmbiguousMethod, Forbidden } from "../routing/RoutingErrors.ts"
 import * as InputRounds from "./InputRounds.ts"
 import * as ListPages from "./ListPages.ts"
@@ -33,6 +35,8 @@ export interface Options {
   readonly heartbeatInterval: Duration.Input
   readonly idleTimeout: Duration.Input
   readonly requestTimeout: (serverId: string) => Duration.Duration
+  /** Deferred tool loading: the catalog the gateway's own tools search and activate from (off when undefined). */
+  readonly deferredTools?: Pick<Catalog, "search" | "lookup"> | undefined
 }
 
 /** One server of the session, as `POST /gateway/stream` reports it. */
@@ -134,6 +138,20 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const progressTokens = new Map<string, string | number>()
   /** In-flight requests by the client's own JSON-RPC id, so `notifications/cancelled` can stop them. */
   const byClientId = new Map<string | number, Effect.Effect<void>>()
+
+  /** Deferred loading: the tools this session activated, and what the gateway's own tools work with. */
+  const toolbox: GatewayTools.Context | undefined = options.deferredTools === undefined ? undefined : {
+    servers: new Set(options.backends.keys()),
+    activated: new Set(),
+    search: options.deferredTools.search,
+    lookup: options.deferredTools.lookup
+  }
+  /** Whether a deferred session activated the backend tool `name` of `serverId` (under whatever exposed name). */
+  const isActivated = (toolbox: GatewayTools.Context, serverId: string, name: unknown) =>
+    [...toolbox.activated].some((exposed) => {
+      const tool = toolbox.lookup(exposed)
+      return tool?.serverId === serverId && tool.name === name
+    })
 
   const touch = Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => void (lastActivity = now)))
 
@@ -442,6 +460,34 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         byClientId.delete(message.id)
         if (gatewayToken !== undefined) progressTokens.delete(gatewayToken)
       }
+      /** An answer the gateway gives itself, for no server. */
+      const reply = (answer: { readonly result: Record<string, unknown> } | { readonly error: { readonly code: number; readonly message: string } }) =>
+        push({ event: "response", data: { request_id: requestId, server_id: null, response: { jsonrpc: "2.0", id: message.id, ...answer } } })
+      // Deferred loading: `tools/list` and the gateway's own tools are answered here; an activated tool goes
+      // to its server; any other tool is refused with a tool error that says how to activate it.
+      let activatedRoute: Router.Single | undefined
+      if (toolbox !== undefined && (outbound.method === "tools/list" || outbound.method === "tools/call")) {
+        const name = outbound.params?.["name"]
+        if (outbound.method === "tools/list") {
+          reply({ result: GatewayTools.list(toolbox) })
+          return { request_id: requestId }
+        }
+        if (GatewayTools.isGatewayTool(name)) {
+          const answer = GatewayTools.call(name, outbound.params?.["arguments"], toolbox)
+          reply(answer._tag === "Result" ? { result: answer.result } : { error: answer.error })
+          if (answer._tag === "Result" && answer.listChanged) {
+            const notification = { jsonrpc: "2.0" as const, method: "notifications/tools/list_changed" }
+            push({ event: "notification", data: { server_id: null, notification } })
+          }
+          return { request_id: requestId }
+        }
+        const tool = typeof name === "string" && toolbox.activated.has(name) ? toolbox.lookup(name) : undefined
+        if (tool === undefined) {
+          reply({ result: GatewayTools.notActivated(String(name), typeof name === "string" && toolbox.activated.has(name)) })
+          return { request_id: requestId }
+        }
+        activatedRoute = { _tag: "Single", serverId: tool.serverId, message: { ...outbound, params: { ...outbound.params, name: tool.name } } }
+      }
       // Methods about the session as a whole go to each of its servers, with one merged answer.
       if (options.client.namespacing === "on" && (outbound.method === "logging/setLevel" || outbound.method === "tasks/list")) {
         byClientId.set(message.id, Effect.void)
@@ -457,13 +503,23 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       // tasks/get, tasks/result, tasks/cancel name a task of this session's (another's is Forbidden).
       const task = tasks.route(outbound)
       if (task?._tag === "NotOwned") return yield* new Forbidden({ serverId: task.serverId })
-      const route: Result.Result<Router.Route, AmbiguousMethod | Forbidden> = task !== undefined
+      const route: Result.Result<Router.Route, AmbiguousMethod | Forbidden> = activatedRoute !== undefined
+        ? Result.succeed(activatedRoute)
+        : task !== undefined
         ? Result.succeed({ _tag: "Single", serverId: task.serverId, message: task.message })
         : holder !== undefined
         ? Result.succeed({ _tag: "Single", serverId: holder, message: outbound })
         : Router.resolve(outbound, routingClient, names, resources)
       if (route._tag === "Failure") return yield* Effect.fail(route.failure)
       const target = route.success
+      // A tool addressed by a namespaced method (`<server>__tools/call`) is held to the same rule.
+      if (
+        toolbox !== undefined && activatedRoute === undefined && target._tag === "Single" &&
+        target.message.method === "tools/call" && !isActivated(toolbox, target.serverId, target.message.params?.["name"])
+      ) {
+        reply({ result: GatewayTools.notActivated(`${target.serverId}__${String(target.message.params?.["name"])}`, false) })
+        return { request_id: requestId }
+      }
       if (gatewayToken !== undefined && token !== undefined) progressTokens.set(gatewayToken, token)
       if (target._tag === "Single") {
         const backend = options.backends.get(target.serverId)

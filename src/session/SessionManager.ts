@@ -4,6 +4,7 @@ import type { Backend } from "../backend/Backend.ts"
 import { BackendPool } from "../backend/BackendPool.ts"
 import { GatewayConfig } from "../config/GatewayConfig.ts"
 import { Forbidden } from "../routing/RoutingErrors.ts"
+import { ToolCatalog } from "../search/ToolCatalog.ts"
 import * as Session from "./Session.ts"
 import { SessionNotFound, TooManySessions } from "./SessionErrors.ts"
 
@@ -12,6 +13,8 @@ export interface Client {
   readonly id: string
   readonly servers: ReadonlyArray<string>
   readonly namespacing: "on" | "off"
+  /** `tools/list` shows the gateway's search tools and what the session activated (DESIGN.md, "Deferred loading") */
+  readonly deferredLoading?: boolean | undefined
 }
 
 export interface Created {
@@ -53,6 +56,7 @@ export class SessionManager extends Context.Service<SessionManager, {
     Effect.gen(function*() {
       const config = yield* GatewayConfig
       const pool = yield* BackendPool
+      const catalog = yield* ToolCatalog
       const managerScope = yield* Effect.scope
       // Sessions run on the manager's services, not on those of the HTTP request that created them: a fiber
       // keeps its parent's context, and an idle session would otherwise hold that request and its response.
@@ -97,6 +101,8 @@ export class SessionManager extends Context.Service<SessionManager, {
           for (const serverId of serverIds) {
             const backend = yield* pool.acquire(serverId).pipe(Effect.orDie) // allowed ids are configured ids
             backends.set(serverId, backend)
+            // A deferred session searches its own instances of `isolation: "session"` servers too.
+            if (client.deferredLoading === true && !pool.shared.has(serverId)) yield* catalog.follow(serverId, backend)
           }
           return yield* Session.make({
             id,
@@ -106,13 +112,18 @@ export class SessionManager extends Context.Service<SessionManager, {
             maxPendingEvents: limits.maxPendingEvents,
             heartbeatInterval: Duration.seconds(limits.heartbeatIntervalSeconds),
             idleTimeout: Duration.seconds(limits.sessionTimeoutSeconds),
-            requestTimeout
+            requestTimeout,
+            deferredTools: client.deferredLoading === true ? catalog : undefined
           })
         }).pipe(
           Effect.provideContext(Context.add(context, Scope.Scope, scope)),
           Effect.onExit((exit) => Exit.isSuccess(exit) ? Effect.void : abandon)
         )
-        const servers = yield* session.servers.pipe(Effect.onInterrupt(() => abandon))
+        const servers = yield* session.servers.pipe(
+          // A deferred session can search at once: what its servers offer is indexed before it starts.
+          Effect.tap(() => client.deferredLoading === true ? catalog.settled(serverIds, "10 seconds") : Effect.void),
+          Effect.onInterrupt(() => abandon)
+        )
         // Registering and watching are one step: a session is never known without its watcher, nor the reverse.
         yield* Effect.uninterruptible(Effect.gen(function*() {
           yield* Ref.update(sessions, (map) => new Map(map).set(id, { session, scope, released }))

@@ -77,7 +77,8 @@ describe("Config schema: valid configs", () => {
           }
         },
         clients: {
-          alice: { token: "a", servers: ["everything"], deferredLoading: true, namespacing: "off" },
+          alice: { token: "a", servers: ["everything"], deferredLoading: true, namespacing: "on" },
+          carol: { token: "c", servers: ["everything"], namespacing: "off" },
           conformance: { anonymous: true, servers: ["remote"] }
         },
         streaming: {
@@ -108,8 +109,9 @@ describe("Config schema: valid configs", () => {
       const alice = config.clients.alice
       assert.isDefined(alice)
       assert.isTrue(alice !== undefined && alice.token !== undefined && Redacted.value(alice.token) === "a")
-      assert.strictEqual(alice?.namespacing, "off")
+      assert.strictEqual(alice?.namespacing, "on")
       assert.strictEqual(alice?.deferredLoading, true)
+      assert.strictEqual(config.clients.carol?.namespacing, "off")
       assert.strictEqual(config.clients.conformance?.anonymous, true)
       assert.strictEqual(config.streaming.requestTimeoutSeconds, 0.5)
     }))
@@ -306,6 +308,17 @@ describe("Config schema: problems, each by JSON path", () => {
     }, {
       path: "clients.alice.namespacing",
       message: `"off" is only allowed for a client whose "servers" lists exactly one server`
+    }],
+    ["deferred loading with namespacing off", {
+      ...minimal,
+      clients: { alice: { token: "t", servers: ["everything"], namespacing: "off", deferredLoading: true } }
+    }, {
+      path: "clients.alice.deferredLoading",
+      message: `needs namespacing "on": the gateway's own tools (gateway__search_tools, ...) are namespaced`
+    }],
+    ["a server named gateway", { mcpServers: { gateway: { command: "x" } }, clients: { alice: { token: "t", servers: "*" } } }, {
+      path: "mcpServers.gateway",
+      message: `"gateway" is reserved: the gateway's own tools are named "gateway__..."`
     }],
     ["an unknown namespacing", { ...minimal, clients: { alice: { token: "t", servers: "*", namespacing: "no" } } }, {
       path: "clients.alice.namespacing",
