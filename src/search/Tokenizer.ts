@@ -17,8 +17,9 @@ const synonymGroups: ReadonlyArray<ReadonlyArray<string>> = [
   ["delet", "remov", "destroy", "eras", "drop", "trash"],
   ["get", "fetch", "retriev", "read", "obtain", "look", "show", "view", "load"],
   ["creat", "add", "make", "insert", "open", "start", "register"],
-  ["list", "enumer", "brows", "all"],
-  ["updat", "edit", "modifi", "chang", "set", "renam", "patch"],
+  ["list", "enumer", "brows", "all", "insid"],
+  ["updat", "edit", "modifi", "chang", "set", "patch"],
+  ["mov", "renam", "relocat"],
   ["send", "post", "publish", "deliv"],
   ["issu", "ticket", "bug"],
   ["messag", "msg", "chat"],
@@ -31,7 +32,10 @@ const synonymGroups: ReadonlyArray<ReadonlyArray<string>> = [
   ["folder", "directori", "dir"],
   ["calendar", "event", "meet", "appoint"],
   ["upload", "put"],
-  ["download", "save"]
+  ["download", "save"],
+  ["weather", "rain", "snow", "forecast", "temperatur"],
+  ["plan", "preview", "dry"],
+  ["freebusi", "free", "busi", "availabl", "availabil"]
 ]
 const synonyms = new Map(synonymGroups.flatMap((group) => group.map((word) => [word, group[0] as string] as const)))
 
