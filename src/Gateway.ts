@@ -11,11 +11,14 @@ import { Authenticator } from "./http/Auth.ts"
 import { HealthRoute, NotFoundRoute } from "./http/HealthRoute.ts"
 import { OpenApiRoute } from "./http/OpenApi.ts"
 import { SessionRoutes } from "./http/SessionRoutes.ts"
+import { LegacySessions } from "./mcp/LegacySessions.ts"
+import { McpRoute } from "./mcp/McpRoute.ts"
+import { ModernRequests } from "./mcp/ModernRequests.ts"
 import { ToolCatalog } from "./search/ToolCatalog.ts"
 import { SessionManager } from "./session/SessionManager.ts"
 
 /** Every route the gateway serves. */
-export const Routes = Layer.mergeAll(HealthRoute, OpenApiRoute, SessionRoutes, NotFoundRoute)
+export const Routes = Layer.mergeAll(HealthRoute, OpenApiRoute, SessionRoutes, McpRoute, NotFoundRoute)
 
 /** The backend fleet for a config: the pool and what it needs (watchdog, era cache). */
 export const backendsLayer = (config: Config) =>
@@ -25,7 +28,8 @@ export const backendsLayer = (config: Config) =>
 
 /** What the routes use: sessions over the fleet (and its tool catalog), and the authenticator. */
 export const servicesLayer = (config: Config) =>
-  Layer.mergeAll(SessionManager.layer, Authenticator.layer).pipe(
+  Layer.mergeAll(LegacySessions.layer, ModernRequests.layer).pipe(
+    Layer.provideMerge(Layer.mergeAll(SessionManager.layer, Authenticator.layer)),
     Layer.provideMerge(ToolCatalog.layer),
     Layer.provideMerge(backendsLayer(config))
   )

@@ -30,7 +30,8 @@ export const ServerSummary = Schema.Struct({
   id: Schema.String,
   status: Schema.Literals(["ready", "failed"]),
   error: Schema.optional(Schema.String),
-  capabilities: Schema.optional(Schema.Record(Schema.String, Schema.Unknown))
+  capabilities: Schema.optional(Schema.Record(Schema.String, Schema.Unknown)),
+  instructions: Schema.optional(Schema.String)
 })
 
 /** `201` answer to `POST /gateway/stream`. */

@@ -35,6 +35,11 @@ export interface Options {
   readonly heartbeatInterval: Duration.Input
   readonly idleTimeout: Duration.Input
   readonly requestTimeout: (serverId: string) => Duration.Duration
+  /**
+   * A modern-era backend's `input_required` result: `"ask"` (default) turns its questions into `request` events
+   * and retries with the answers; `"forward"` hands it to the client as it is (a modern `/mcp` client retries).
+   */
+  readonly inputRequired?: "ask" | "forward" | undefined
   /** Deferred tool loading: the catalog the gateway's own tools search and activate from (off when undefined). */
   readonly deferredTools?: Pick<Catalog, "search" | "lookup"> | undefined
 }
@@ -45,6 +50,8 @@ export interface ServerSummary {
   readonly status: "ready" | "failed"
   readonly error?: string
   readonly capabilities?: ServerCapabilities
+  /** what the server tells its clients about itself (its `initialize` answer's `instructions`) */
+  readonly instructions?: string
 }
 
 export interface Session {
@@ -550,7 +557,10 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         const onAnswer = (exit: Exit.Exit<JSONRPCResponse, BackendError>): void => {
             // A modern-era backend that needs the client's input first answers `input_required`: its questions
             // become `request` events, and the call goes again with the answers (and its state untouched).
-            if (Exit.isSuccess(exit) && "result" in exit.value && exit.value.result["resultType"] === "input_required") {
+            if (
+              options.inputRequired !== "forward" && Exit.isSuccess(exit) && "result" in exit.value &&
+              exit.value.result["resultType"] === "input_required"
+            ) {
               const round = InputRounds.open(exit.value.result, (inputResponses, requestState) => {
                 const params = { ...target.message.params, inputResponses, ...(requestState === undefined ? {} : { requestState }) }
                 return backend.start({ ...target.message as JSONRPCRequest, params }, startOptions, onAnswer).pipe(Effect.asVoid)
@@ -642,7 +652,14 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     Effect.gen(function*() {
       const health = yield* backend.settled(options.requestTimeout(id))
       const info = yield* backend.info
-      if (info !== undefined) return { id, status: "ready", capabilities: info.capabilities } satisfies ServerSummary
+      if (info !== undefined) {
+        return {
+          id,
+          status: "ready",
+          capabilities: info.capabilities,
+          ...(info.instructions === undefined ? {} : { instructions: info.instructions })
+        } satisfies ServerSummary
+      }
       return { id, status: "failed", error: health.lastError ?? health.state } satisfies ServerSummary
     }), { concurrency: "unbounded" })
 

@@ -42,7 +42,8 @@ export class SessionManager extends Context.Service<SessionManager, {
   readonly create: (
     client: Client,
     servers: ReadonlyArray<string> | undefined,
-    capabilities?: Readonly<Record<string, unknown>> | undefined
+    capabilities?: Readonly<Record<string, unknown>> | undefined,
+    options?: { readonly inputRequired?: "ask" | "forward" | undefined }
   ) => Effect.Effect<Created, Forbidden | TooManySessions>
   /** The session, if it exists and belongs to this client; otherwise SessionNotFound (the same either way). */
   readonly get: (client: Client, sessionId: string) => Effect.Effect<Session.Session, SessionNotFound>
@@ -83,7 +84,8 @@ export class SessionManager extends Context.Service<SessionManager, {
       const create = Effect.fn("SessionManager.create")(function*(
         client: Client,
         requested: ReadonlyArray<string> | undefined,
-        capabilities?: Readonly<Record<string, unknown>> | undefined
+        capabilities?: Readonly<Record<string, unknown>> | undefined,
+        sessionOptions?: { readonly inputRequired?: "ask" | "forward" | undefined }
       ) {
         const serverIds = requested === undefined ? client.servers : [...new Set(requested)]
         for (const serverId of serverIds) {
@@ -113,6 +115,7 @@ export class SessionManager extends Context.Service<SessionManager, {
             heartbeatInterval: Duration.seconds(limits.heartbeatIntervalSeconds),
             idleTimeout: Duration.seconds(limits.sessionTimeoutSeconds),
             requestTimeout,
+            inputRequired: sessionOptions?.inputRequired,
             deferredTools: client.deferredLoading === true ? catalog : undefined
           })
         }).pipe(

@@ -1,0 +1,35 @@
+/**
+ * The checks the MCP spec asks of a local server against DNS rebinding, before anything else runs: a `Host`
+ * that is not this machine (when the gateway listens only on loopback), and an `Origin` that is not allowed.
+ * Pure.
+ */
+import {
+  localhostAllowedHostnames,
+  localhostAllowedOrigins,
+  validateHostHeader,
+  validateOriginHeader
+} from "@modelcontextprotocol/server"
+import type { ListenConfig } from "../config/ConfigSchema.ts"
+
+const loopback = new Set(["127.0.0.1", "::1", "localhost", "[::1]"])
+
+export const isLoopback = (host: string): boolean => loopback.has(host) || host.startsWith("127.")
+
+/** Why a request is refused, or undefined when it may go on. */
+export const refusal = (
+  listen: ListenConfig,
+  headers: { readonly host?: string | undefined; readonly origin?: string | undefined }
+): string | undefined => {
+  if (isLoopback(listen.host)) {
+    const host = validateHostHeader(headers.host, localhostAllowedHostnames())
+    if (!host.ok) return `Host not allowed: ${host.message}`
+  }
+  if (headers.origin === undefined) return undefined
+  if (listen.allowedOrigins !== undefined) {
+    return listen.allowedOrigins.includes(headers.origin) ? undefined : "Origin not allowed"
+  }
+  // No list: pages served from this machine may call a loopback gateway; no other page may.
+  if (!isLoopback(listen.host)) return "Origin not allowed (no listen.allowedOrigins configured)"
+  const origin = validateOriginHeader(headers.origin, localhostAllowedOrigins())
+  return origin.ok ? undefined : "Origin not allowed"
+}

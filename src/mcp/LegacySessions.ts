@@ -1,0 +1,267 @@
+/**
+ * `/mcp` for legacy-era clients (2024-11-05 .. 2025-11-25): each MCP session is one gateway session (the same
+ * actor, routing, limits and auth as `/gateway/stream`), spoken over the SDK's sessionful
+ * `WebStandardStreamableHTTPServerTransport`. The transport owns the wire (POST and GET streams, DELETE,
+ * `Last-Event-ID`); this module translates between its messages and the session's events.
+ */
+import {
+  type JSONRPCMessage,
+  type JSONRPCRequest,
+  type RequestId,
+  WebStandardStreamableHTTPServerTransport
+} from "@modelcontextprotocol/server"
+import { Clock, Context, Duration, Effect, FiberSet, Layer, Stream } from "effect"
+import { GatewayConfig } from "../config/GatewayConfig.ts"
+import type { Client } from "../http/Auth.ts"
+import * as Namespacing from "../protocol/Namespacing.ts"
+import type { Session } from "../session/Session.ts"
+import type { SessionEvent } from "../session/SessionEvent.ts"
+import { SessionManager } from "../session/SessionManager.ts"
+import { BoundedEventStore } from "./BoundedEventStore.ts"
+import * as JsonRpcErrors from "./JsonRpcErrors.ts"
+import * as ServerIdentity from "./ServerIdentity.ts"
+
+/** One MCP session: its transport, its gateway session, and what the translation needs to remember. */
+interface McpSession {
+  readonly transport: WebStandardStreamableHTTPServerTransport
+  readonly session: Session
+  readonly client: Client
+  /** The client's requests not answered yet: their server (when the name tells it), by client id. */
+  readonly inFlight: Map<RequestId, string | undefined>
+  /** The session's request ids (`request_id` of its events) back to the client's JSON-RPC ids. */
+  readonly clientIds: Map<string, RequestId>
+  /** Progress tokens the client gave, to the request that gave them (progress goes on that request's stream). */
+  readonly progressTokens: Map<string | number, RequestId>
+  lastActivity: number
+  openStreams: number
+}
+
+/** The server a request names, if its method or name says (`everything__echo`, `everything__tools/call`). */
+const serverNamed = (request: JSONRPCRequest, client: Client): string | undefined => {
+  if (client.namespacing === "off") return client.servers[0]
+  const byMethod = Namespacing.split(request.method)
+  if (byMethod !== undefined) return byMethod.serverId
+  const name = request.params?.["name"]
+  return typeof name === "string" ? Namespacing.split(name)?.serverId : undefined
+}
+
+/** The newest in-flight request to `serverId` (or any, when none names it): where its server's traffic goes. */
+const relatedTo = (mcp: McpSession, serverId: string | null | undefined): RequestId | undefined => {
+  let found: RequestId | undefined
+  for (const [id, server] of mcp.inFlight) if (server === serverId || server === undefined) found = id
+  return found
+}
+
+export class LegacySessions extends Context.Service<LegacySessions, {
+  /** A POST carrying `initialize` with no session yet: a new MCP session (and gateway session). */
+  readonly initialize: (
+    client: Client,
+    request: Request,
+    body: unknown,
+    initialize: JSONRPCRequest
+  ) => Effect.Effect<Response>
+  /** Any other legacy request of the session `sessionId`; undefined when it is not this client's open session. */
+  readonly handle: (client: Client, sessionId: string, request: Request, body: unknown) => Effect.Effect<Response | undefined>
+  /** A GET stream of the session opened (true) or closed (false): an open one keeps the session alive. */
+  readonly streamOpen: (sessionId: string, open: boolean) => Effect.Effect<void>
+}>()("mcp-gateway/mcp/LegacySessions") {
+  static readonly layer = Layer.effect(
+    LegacySessions,
+    Effect.gen(function*() {
+      const config = yield* GatewayConfig
+      const manager = yield* SessionManager
+      const run = yield* FiberSet.makeRuntime<never>()
+      const sessions = new Map<string, McpSession>()
+      const idleMillis = config.streaming.sessionTimeoutSeconds * 1000
+
+      const send = (mcp: McpSession, message: JSONRPCMessage, relatedRequestId?: RequestId) =>
+        Effect.tryPromise(() =>
+          mcp.transport.send(message, relatedRequestId === undefined ? undefined : { relatedRequestId })
+        ).pipe(
+          // The stream it belonged to is gone (the client left): a request's stream ends with its answer, and
+          // its late notifications go to the session's GET stream instead.
+          Effect.catch(() =>
+            relatedRequestId === undefined || "id" in message && !("method" in message)
+              ? Effect.void
+              : Effect.ignore(Effect.tryPromise(() => mcp.transport.send(message)))
+          )
+        )
+
+      const answered = (mcp: McpSession, id: RequestId) => {
+        mcp.inFlight.delete(id)
+        for (const [token, owner] of mcp.progressTokens) if (owner === id) mcp.progressTokens.delete(token)
+      }
+
+      /** A session event, as MCP messages on the transport. */
+      const deliver = (mcp: McpSession, event: SessionEvent): Effect.Effect<void> => {
+        switch (event.event) {
+          case "response": {
+            const id = event.data.response.id
+            mcp.clientIds.delete(event.data.request_id)
+            if (id !== undefined) answered(mcp, id)
+            return send(mcp, event.data.response, id)
+          }
+          case "error": {
+            // An error event ends a request that got no response (a timeout, a dead backend): a JSON-RPC error.
+            const requestId = event.data.request_id
+            const id = requestId === undefined ? undefined : mcp.clientIds.get(requestId)
+            if (requestId === undefined || id === undefined) return Effect.void
+            mcp.clientIds.delete(requestId)
+            answered(mcp, id)
+            const { code, message } = event.data.error
+            return send(mcp, JsonRpcErrors.errorMessage(id, JsonRpcErrors.InternalError, `${code}: ${message}`), id)
+          }
+          case "notification": {
+            const notification = event.data.notification
+            const token = notification.params?.["progressToken"]
+            const related = notification.method === "notifications/progress"
+              ? (typeof token === "string" || typeof token === "number" ? mcp.progressTokens.get(token) : undefined)
+              : relatedTo(mcp, event.data.server_id)
+            return send(mcp, notification, related)
+          }
+          case "request":
+            return send(mcp, event.data.request, relatedTo(mcp, event.data.server_id))
+          case "closed":
+            return Effect.promise(() => mcp.transport.close()).pipe(
+              Effect.andThen(Effect.sync(() => void sessions.delete(mcp.session.id)))
+            )
+          default:
+            // chunks (the merged answer follows) and heartbeats (the transport keeps streams alive itself)
+            return Effect.void
+        }
+      }
+
+      const initializeResult = (mcp: McpSession, request: JSONRPCRequest, servers: Parameters<typeof ServerIdentity.capabilities>[0]) => ({
+        jsonrpc: "2.0" as const,
+        id: request.id,
+        result: {
+          protocolVersion: ServerIdentity.negotiate(request.params?.["protocolVersion"]),
+          capabilities: ServerIdentity.capabilities(servers, mcp.client),
+          serverInfo: ServerIdentity.serverInfo,
+          instructions: ServerIdentity.instructions(servers, mcp.client)
+        }
+      })
+
+      /** A message from the client: the handshake and pings are answered here, the rest goes to the session. */
+      const receive = (mcp: McpSession, message: JSONRPCMessage, servers: Parameters<typeof ServerIdentity.capabilities>[0]) =>
+        Effect.gen(function*() {
+          if ("method" in message && message.method === "initialize" && "id" in message) {
+            return yield* send(mcp, initializeResult(mcp, message, servers), message.id)
+          }
+          if ("method" in message && message.method === "ping" && "id" in message) {
+            return yield* send(mcp, { jsonrpc: "2.0", id: message.id, result: {} }, message.id)
+          }
+          if ("method" in message && message.method === "notifications/initialized") return
+          if ("method" in message && "id" in message) {
+            mcp.inFlight.set(message.id, serverNamed(message, mcp.client))
+            const token = message.params?._meta?.progressToken
+            if (typeof token === "string" || typeof token === "number") mcp.progressTokens.set(token, message.id)
+            const submitted = yield* Effect.result(mcp.session.submit(message))
+            if (submitted._tag === "Failure") {
+              answered(mcp, message.id)
+              const error = submitted.failure
+              return yield* send(
+                mcp,
+                JsonRpcErrors.errorMessage(message.id, JsonRpcErrors.codeOfSubmitError(error._tag), error.message),
+                message.id
+              )
+            }
+            const requestId = submitted.success.request_id
+            // Still in flight: its answer (or the error event that replaces it) is yet to come.
+            if (requestId !== null && mcp.inFlight.has(message.id)) mcp.clientIds.set(requestId, message.id)
+            return
+          }
+          // Notifications (cancellation, roots changed) and answers to a backend's requests.
+          yield* Effect.ignore(mcp.session.submit(message))
+        })
+
+      const touch = (mcp: McpSession) =>
+        Effect.map(Clock.currentTimeMillis, (now) => void (mcp.lastActivity = now))
+
+      const initialize = Effect.fn("LegacySessions.initialize")(function*(
+        client: Client,
+        request: Request,
+        body: unknown,
+        initializeRequest: JSONRPCRequest
+      ) {
+        const params = initializeRequest.params as { capabilities?: Record<string, unknown> } | undefined
+        const created = yield* Effect.result(manager.create(client, undefined, params?.capabilities ?? {}))
+        if (created._tag === "Failure") {
+          const error = created.failure
+          const status = error._tag === "TooManySessions" ? 429 : 403
+          return Response.json(
+            JsonRpcErrors.errorMessage(initializeRequest.id, JsonRpcErrors.ServerError, error.message),
+            { status }
+          )
+        }
+        const { session, servers } = created.success
+        const transport = new WebStandardStreamableHTTPServerTransport({
+          sessionIdGenerator: () => session.id,
+          eventStore: new BoundedEventStore(config.streaming.maxPendingEvents),
+          // A DELETE from the client ends the gateway session too.
+          onsessionclosed: () => void run(session.close("client"))
+        })
+        transport.setSupportedProtocolVersions([...ServerIdentity.legacyVersions])
+        const mcp: McpSession = {
+          transport,
+          session,
+          client,
+          inFlight: new Map(),
+          clientIds: new Map(),
+          progressTokens: new Map(),
+          lastActivity: yield* Clock.currentTimeMillis,
+          openStreams: 0
+        }
+        // Messages are handled one at a time, in the order they arrive.
+        let queue: Promise<unknown> = Promise.resolve()
+        transport.onmessage = (message) => {
+          queue = queue.then(() => new Promise((resolve) => run(receive(mcp, message, servers)).addObserver(resolve)))
+        }
+        yield* Effect.promise(() => transport.start())
+        sessions.set(session.id, mcp)
+        // The session's events, for its whole life, become MCP messages (the stream ends after `closed`).
+        run(session.stream(undefined).pipe(Stream.runForEach((event) => deliver(mcp, event))))
+        return yield* Effect.promise(() => transport.handleRequest(request, { parsedBody: body }))
+      })
+
+      const handle = Effect.fn("LegacySessions.handle")(function*(
+        client: Client,
+        sessionId: string,
+        request: Request,
+        body: unknown
+      ) {
+        const mcp = sessions.get(sessionId)
+        // Someone else's session is as unknown as one that never existed.
+        if (mcp === undefined || mcp.client.id !== client.id) return undefined
+        yield* touch(mcp)
+        return yield* Effect.promise(() => mcp.transport.handleRequest(request, { parsedBody: body }))
+      })
+
+      const streamOpen = (sessionId: string, open: boolean) =>
+        Effect.gen(function*() {
+          const mcp = sessions.get(sessionId)
+          if (mcp === undefined) return
+          mcp.openStreams += open ? 1 : -1
+          yield* touch(mcp)
+        })
+
+      // Idle expiry: no request and no open GET stream for `sessionTimeoutSeconds`.
+      yield* Effect.gen(function*() {
+        for (;;) {
+          yield* Effect.sleep(Duration.millis(Math.min(idleMillis, 30_000)))
+          const now = yield* Clock.currentTimeMillis
+          for (const mcp of sessions.values()) {
+            if (mcp.openStreams === 0 && now - mcp.lastActivity >= idleMillis) yield* mcp.session.close("expired")
+          }
+        }
+      }).pipe(Effect.forkScoped)
+
+      // On shutdown each transport closes (its streams end); the sessions themselves close with their manager.
+      yield* Effect.addFinalizer(() =>
+        Effect.forEach([...sessions.values()], (mcp) => Effect.promise(() => mcp.transport.close()), { discard: true })
+      )
+
+      return LegacySessions.of({ initialize, handle, streamOpen })
+    })
+  )
+}

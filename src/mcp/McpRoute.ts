@@ -1,0 +1,98 @@
+/**
+ * `/mcp`: the whole fleet as one standard MCP server, for clients of both eras (DESIGN.md, "One core, two
+ * edges"). Every request passes the DNS-rebinding guards and bearer auth, has its body read once, and is
+ * classified by the SDK's `classifyInboundRequest`: legacy traffic goes to its MCP session
+ * (`LegacySessions`), modern requests are served one by one (`ModernRequests`).
+ */
+import { classifyInboundRequest, isInitializeRequest, type JSONRPCRequest } from "@modelcontextprotocol/server"
+import { Effect, Schema, Stream } from "effect"
+import { HttpBody, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { GatewayConfig } from "../config/GatewayConfig.ts"
+import { Authenticator } from "../http/Auth.ts"
+import { readJson } from "../http/JsonBody.ts"
+import * as Guards from "./Guards.ts"
+import * as JsonRpcErrors from "./JsonRpcErrors.ts"
+import { LegacySessions } from "./LegacySessions.ts"
+import { ModernRequests } from "./ModernRequests.ts"
+
+/** The largest `/mcp` body: the SDK's own default (4 MiB). */
+const maxBodyBytes = 4 * 1024 * 1024
+
+const encoder = new TextEncoder()
+// Node buffers the status line and headers until the first body write, and an idle GET stream may have
+// nothing to write for a while: a comment first makes the client see its stream open at once.
+const opening = encoder.encode(": stream open\n\n")
+
+const unknownSession = JsonRpcErrors.errorResponse(404, JsonRpcErrors.SessionNotFound, "Session not found")
+
+/** The web `Response` of the SDK, as the route's response; a GET stream reports its opening and end. */
+const fromWeb = (response: Response, onStream?: (open: boolean) => Effect.Effect<void>) => {
+  const converted = HttpServerResponse.fromWeb(response)
+  const body = converted.body
+  if (onStream === undefined || body._tag !== "Stream" || !body.contentType.startsWith("text/event-stream")) return converted
+  const stream = Stream.concat(Stream.succeed(opening), body.stream).pipe(
+    Stream.onStart(onStream(true)),
+    Stream.ensuring(onStream(false))
+  )
+  return HttpServerResponse.setBody(converted, HttpBody.stream(stream, body.contentType))
+}
+
+const header = (request: HttpServerRequest.HttpServerRequest, name: string): string | undefined => request.headers[name]
+
+export const McpRoute = HttpRouter.add(
+  "*",
+  "/mcp",
+  Effect.gen(function*() {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const config = yield* GatewayConfig
+    const refused = Guards.refusal(config.listen, { host: header(request, "host"), origin: header(request, "origin") })
+    if (refused !== undefined) return JsonRpcErrors.errorResponse(403, JsonRpcErrors.ServerError, refused)
+
+    const client = yield* (yield* Authenticator).authenticate(header(request, "authorization")).pipe(Effect.option)
+    if (client._tag === "None") {
+      return JsonRpcErrors.errorResponse(401, JsonRpcErrors.ServerError, "a valid bearer token is required", {
+        headers: { "www-authenticate": "Bearer" }
+      })
+    }
+
+    let body: unknown = undefined
+    if (request.method === "POST") {
+      const read = yield* readJson(Schema.Unknown, { maxBytes: maxBodyBytes }).pipe(Effect.result)
+      if (read._tag === "Failure") {
+        return read.failure._tag === "BodyTooLarge"
+          ? JsonRpcErrors.errorResponse(413, JsonRpcErrors.InvalidRequest, read.failure.message)
+          : JsonRpcErrors.errorResponse(400, JsonRpcErrors.ParseError, `Parse error: ${read.failure.message}`)
+      }
+      body = read.success
+    }
+
+    const route = classifyInboundRequest({
+      httpMethod: request.method,
+      body,
+      ...(header(request, "mcp-protocol-version") === undefined ? {} : { protocolVersionHeader: header(request, "mcp-protocol-version")! }),
+      ...(header(request, "mcp-method") === undefined ? {} : { mcpMethodHeader: header(request, "mcp-method")! }),
+      ...(header(request, "mcp-name") === undefined ? {} : { mcpNameHeader: header(request, "mcp-name")! })
+    })
+    if (route.kind === "reject") {
+      return JsonRpcErrors.errorResponse(route.httpStatus, route.code, route.message, {
+        id: typeof body === "object" && body !== null && "id" in body ? (body as JSONRPCRequest).id : null
+      })
+    }
+    if (route.kind === "modern") {
+      return yield* (yield* ModernRequests).handle(client.value, route.message, request.headers)
+    }
+
+    const legacy = yield* LegacySessions
+    const web = yield* HttpServerRequest.toWeb(request).pipe(Effect.orDie)
+    const sessionId = header(request, "mcp-session-id")
+    if (sessionId === undefined) {
+      if (request.method === "POST" && isInitializeRequest(body)) {
+        return fromWeb(yield* legacy.initialize(client.value, web, body, body as unknown as JSONRPCRequest))
+      }
+      return JsonRpcErrors.errorResponse(400, JsonRpcErrors.InvalidRequest, "Bad Request: Mcp-Session-Id header is required")
+    }
+    const response = yield* legacy.handle(client.value, sessionId, web, body)
+    if (response === undefined) return unknownSession
+    return fromWeb(response, request.method === "GET" ? (open) => legacy.streamOpen(sessionId, open) : undefined)
+  })
+)

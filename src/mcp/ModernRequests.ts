@@ -1,0 +1,218 @@
+/**
+ * `/mcp` for modern-era clients (2026-07-28): stateless POSTs, each authorized on its own. There is no MCP
+ * session, so each client's requests run through one gateway session of its own (created on first use, made
+ * again if it ends): the same routing, merging and limits as every other session. A request's JSON-RPC id and
+ * progress token are made unique before it enters that session and restored on the way out, so requests of
+ * different HTTP exchanges can never be mistaken for each other.
+ */
+import type { JSONRPCRequest, JSONRPCResponse, RequestId } from "@modelcontextprotocol/server"
+import { Context, Deferred, Effect, FiberSet, Layer, Option, Queue, Semaphore, Stream } from "effect"
+import { Sse } from "effect/encoding"
+import { HttpServerResponse } from "effect/http"
+import type { Client } from "../http/Auth.ts"
+import * as McpMethods from "../protocol/McpMethods.ts"
+import type { Session } from "../session/Session.ts"
+import type { SessionEvent } from "../session/SessionEvent.ts"
+import { SessionManager } from "../session/SessionManager.ts"
+import * as JsonRpcErrors from "./JsonRpcErrors.ts"
+import * as ServerIdentity from "./ServerIdentity.ts"
+
+export const ModernVersion = "2026-07-28"
+
+const encoder = new TextEncoder()
+
+/** A request waiting for its answer: the deferred it completes, and where its progress goes. */
+interface Waiting {
+  readonly answer: Deferred.Deferred<JSONRPCResponse>
+  readonly progress: ((notification: unknown) => void) | undefined
+}
+
+/** One client's gateway session for its modern requests. */
+interface Hub {
+  readonly session: Session
+  readonly servers: Parameters<typeof ServerIdentity.capabilities>[0]
+  /** by the unique id the request carries inside the session */
+  readonly waiting: Map<string, Waiting>
+  /** the session's `request_id`s back to the unique ids (an error event names only the former) */
+  readonly requestIds: Map<string, string>
+}
+
+/**
+ * A result as the 2026-07-28 revision wants it: `resultType` present (a legacy backend's, or a merged, result
+ * has none: it is complete) and the gateway named in `_meta` on every response.
+ */
+const asModern = (method: string, response: JSONRPCResponse): JSONRPCResponse => {
+  if (!("result" in response)) return response
+  const result = response.result as Record<string, unknown>
+  // A list result says how long it may be cached, and by whom: the gateway's merge is per client, never cached.
+  const cache = McpMethods.isBroadcast(method)
+    ? { ttlMs: result["ttlMs"] ?? 0, cacheScope: result["cacheScope"] ?? "private" }
+    : {}
+  return {
+    ...response,
+    result: {
+      ...result,
+      resultType: result["resultType"] ?? "complete",
+      ...cache,
+      _meta: { ...(result["_meta"] as Record<string, unknown> | undefined), "io.modelcontextprotocol/serverInfo": ServerIdentity.serverInfo }
+    }
+  } as JSONRPCResponse
+}
+
+const isNameHeaderMethod = (method: string) =>
+  method === "tools/call" || method === "prompts/get" || method === "resources/read"
+
+/**
+ * The front headers a modern request must carry beyond what the SDK's classifier checks: `Mcp-Method` equal to
+ * the body's method, and `Mcp-Name` equal to its name (or URI) where the method has one.
+ */
+const headerMismatch = (request: JSONRPCRequest, headers: Readonly<Record<string, string | undefined>>) => {
+  const method = headers["mcp-method"]
+  if (method === undefined) return "missing Mcp-Method header"
+  if (method !== request.method) return `Mcp-Method header "${method}" does not match the body's method`
+  if (isNameHeaderMethod(request.method)) {
+    const name = request.params?.[request.method === "resources/read" ? "uri" : "name"]
+    const header = headers["mcp-name"]
+    if (header === undefined) return "missing Mcp-Name header"
+    if (typeof name === "string" && header !== name) return `Mcp-Name header "${header}" does not match the body`
+  }
+  return undefined
+}
+
+export class ModernRequests extends Context.Service<ModernRequests, {
+  readonly handle: (
+    client: Client,
+    request: JSONRPCRequest | { readonly method: string },
+    headers: Readonly<Record<string, string | undefined>>
+  ) => Effect.Effect<HttpServerResponse.HttpServerResponse>
+}>()("mcp-gateway/mcp/ModernRequests") {
+  static readonly layer = Layer.effect(
+    ModernRequests,
+    Effect.gen(function*() {
+      const manager = yield* SessionManager
+      const hubs = new Map<string, Hub>()
+      const lock = yield* Semaphore.make(1)
+      const readers = yield* FiberSet.make()
+      let counter = 0
+
+      const deliver = (hub: Hub, event: SessionEvent) =>
+        Effect.sync(() => {
+          if (event.event === "response") {
+            const id = String(event.data.response.id)
+            hub.requestIds.delete(event.data.request_id)
+            const waiting = hub.waiting.get(id)
+            if (waiting !== undefined) Deferred.doneUnsafe(waiting.answer, Effect.succeed(event.data.response))
+          } else if (event.event === "error" && event.data.request_id !== undefined) {
+            const id = hub.requestIds.get(event.data.request_id)
+            const waiting = id === undefined ? undefined : hub.waiting.get(id)
+            if (id === undefined || waiting === undefined) return
+            const { code, message } = event.data.error
+            Deferred.doneUnsafe(waiting.answer, Effect.succeed(JsonRpcErrors.errorMessage(id, JsonRpcErrors.InternalError, `${code}: ${message}`)))
+          } else if (event.event === "notification" && event.data.notification.method === "notifications/progress") {
+            const token = event.data.notification.params?.["progressToken"]
+            const waiting = typeof token === "string" ? hub.waiting.get(token) : undefined
+            waiting?.progress?.(event.data.notification)
+          }
+        })
+
+      /** The client's hub, made (once, even under concurrent first requests) when missing or closed. */
+      const hubOf = (client: Client) =>
+        lock.withPermits(1)(Effect.gen(function*() {
+          const existing = hubs.get(client.id)
+          if (existing !== undefined && !(yield* existing.session.isClosed)) return existing
+          // No client capabilities: a backend asking this client something is refused at once, never left
+          // hanging (bridging it into `input_required` is not built yet).
+          const { session, servers } = yield* manager.create(client, undefined, {}, { inputRequired: "forward" })
+          const hub: Hub = { session, servers, waiting: new Map(), requestIds: new Map() }
+          hubs.set(client.id, hub)
+          // Reads the hub's events until it closes (its stream ends after `closed`).
+          yield* FiberSet.run(readers, session.stream(undefined).pipe(Stream.runForEach((event) => deliver(hub, event))))
+          return hub
+        }))
+
+      const discover = (hub: Hub, client: Client, id: RequestId) => ({
+        jsonrpc: "2.0" as const,
+        id,
+        result: {
+          resultType: "complete",
+          supportedVersions: [ModernVersion],
+          capabilities: ServerIdentity.capabilities(hub.servers, client),
+          instructions: ServerIdentity.instructions(hub.servers, client),
+          _meta: { "io.modelcontextprotocol/serverInfo": ServerIdentity.serverInfo }
+        }
+      })
+
+      /** One request through the hub; `progress` receives its progress notifications (original token restored). */
+      const call = (hub: Hub, request: JSONRPCRequest, progress: ((notification: unknown) => void) | undefined) => {
+        const unique = `modern-${++counter}`
+        const token = request.params?._meta?.progressToken
+        return Effect.gen(function*() {
+          const answer = yield* Deferred.make<JSONRPCResponse>()
+          hub.waiting.set(unique, {
+            answer,
+            progress: progress === undefined || token === undefined ? undefined : (notification) => {
+              const n = notification as { readonly params: Record<string, unknown> }
+              progress({ ...n, params: { ...n.params, progressToken: token } })
+            }
+          })
+          const params = token === undefined
+            ? request.params
+            : { ...request.params, _meta: { ...request.params?._meta, progressToken: unique } }
+          const submitted = yield* Effect.result(
+            hub.session.submit({ ...request, id: unique, ...(params === undefined ? {} : { params }) })
+          )
+          if (submitted._tag === "Failure") {
+            const error = submitted.failure
+            return JsonRpcErrors.errorMessage(request.id, JsonRpcErrors.codeOfSubmitError(error._tag), error.message)
+          }
+          if (submitted.success.request_id !== null) hub.requestIds.set(submitted.success.request_id, unique)
+          const response = yield* Deferred.await(answer).pipe(
+            // The client went away (its response stream closed): the backend stops working on it.
+            Effect.onInterrupt(() =>
+              Effect.ignore(hub.session.submit({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: unique } }))
+            )
+          )
+          return asModern(request.method, { ...response, id: request.id } as JSONRPCResponse)
+        }).pipe(Effect.ensuring(Effect.sync(() => void hub.waiting.delete(unique))))
+      }
+
+      const handle = Effect.fn("ModernRequests.handle")(function*(
+        client: Client,
+        message: JSONRPCRequest | { readonly method: string },
+        headers: Readonly<Record<string, string | undefined>>
+      ) {
+        // Notifications carry nothing a stateless gateway must act on (a cancellation is a closed stream).
+        if (!("id" in message)) return HttpServerResponse.empty({ status: 202 })
+        const request = message
+        const mismatch = headerMismatch(request, headers)
+        if (mismatch !== undefined) return JsonRpcErrors.errorResponse(400, -32020, mismatch, { id: request.id })
+
+        const hub = yield* hubOf(client).pipe(Effect.option)
+        if (Option.isNone(hub)) {
+          return JsonRpcErrors.errorResponse(429, JsonRpcErrors.ServerError, "too many sessions for this client", { id: request.id })
+        }
+        if (request.method === "server/discover") return HttpServerResponse.jsonUnsafe(discover(hub.value, client, request.id))
+        if (request.method === "subscriptions/listen") {
+          return JsonRpcErrors.errorResponse(200, JsonRpcErrors.MethodNotFound, "subscriptions/listen is not supported by this gateway yet", { id: request.id })
+        }
+
+        const token = request.params?._meta?.progressToken
+        if (token === undefined) return HttpServerResponse.jsonUnsafe(yield* call(hub.value, request, undefined))
+
+        // With a progress token the answer is an SSE stream: progress as it comes, then the response.
+        const messages = Stream.callback<unknown>((queue) =>
+          call(hub.value, request, (notification) => void Queue.offerUnsafe(queue, notification)).pipe(
+            Effect.flatMap((response) => Queue.offer(queue, response)),
+            Effect.andThen(Queue.end(queue))
+          )
+        )
+        const body = messages.pipe(
+          Stream.map((data) => encoder.encode(Sse.encoder.write({ _tag: "Event", event: "message", id: undefined, data: JSON.stringify(data) })))
+        )
+        return HttpServerResponse.stream(body, { contentType: "text/event-stream", headers: { "cache-control": "no-cache" } })
+      })
+
+      return ModernRequests.of({ handle })
+    })
+  )
+}
