@@ -112,11 +112,15 @@ export class LegacySessions extends Context.Service<LegacySessions, {
             return send(mcp, JsonRpcErrors.errorMessage(id, JsonRpcErrors.InternalError, `${code}: ${message}`), id)
           }
           case "notification": {
+            // Progress goes with the request it is about, and a server's log messages with its request in
+            // flight; what concerns the session (list changes, resource updates) goes on the GET stream.
             const notification = event.data.notification
             const token = notification.params?.["progressToken"]
             const related = notification.method === "notifications/progress"
               ? (typeof token === "string" || typeof token === "number" ? mcp.progressTokens.get(token) : undefined)
-              : relatedTo(mcp, event.data.server_id)
+              : notification.method === "notifications/message"
+              ? relatedTo(mcp, event.data.server_id)
+              : undefined
             return send(mcp, notification, related)
           }
           case "request":

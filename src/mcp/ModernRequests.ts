@@ -10,7 +10,7 @@ import { Context, Deferred, Effect, FiberSet, Layer, Option, Queue, Semaphore, S
 import { Sse } from "effect/encoding"
 import { HttpServerResponse } from "effect/http"
 import type { Client } from "../http/Auth.ts"
-import * as McpMethods from "../protocol/McpMethods.ts"
+import * as Namespacing from "../protocol/Namespacing.ts"
 import type { Session } from "../session/Session.ts"
 import type { SessionEvent } from "../session/SessionEvent.ts"
 import { SessionManager } from "../session/SessionManager.ts"
@@ -41,11 +41,16 @@ interface Hub {
  * A result as the 2026-07-28 revision wants it: `resultType` present (a legacy backend's, or a merged, result
  * has none: it is complete) and the gateway named in `_meta` on every response.
  */
+/** The methods whose 2026-07-28 results must carry `ttlMs` and `cacheScope`. */
+const cacheable = new Set(["tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read"])
+
 const asModern = (method: string, response: JSONRPCResponse): JSONRPCResponse => {
   if (!("result" in response)) return response
   const result = response.result as Record<string, unknown>
-  // A list result says how long it may be cached, and by whom: the gateway's merge is per client, never cached.
-  const cache = McpMethods.isBroadcast(method)
+  // A cacheable result says how long it may be cached, and by whom: the gateway's answers are per client, and
+  // not to be cached unless the backend said otherwise.
+  const bare = Namespacing.split(method)?.name ?? method
+  const cache = cacheable.has(bare)
     ? { ttlMs: result["ttlMs"] ?? 0, cacheScope: result["cacheScope"] ?? "private" }
     : {}
   return {
@@ -135,6 +140,8 @@ export class ModernRequests extends Context.Service<ModernRequests, {
         id,
         result: {
           resultType: "complete",
+          ttlMs: 0,
+          cacheScope: "private",
           supportedVersions: [ModernVersion],
           capabilities: ServerIdentity.capabilities(hub.servers, client),
           instructions: ServerIdentity.instructions(hub.servers, client),

@@ -17,7 +17,9 @@ const config: ConfigFile = {
   clients: {
     tester: { token, servers: "*" },
     narrow: { token: narrowToken, servers: ["fixture"] }
-  }
+  },
+  // Raw exchanges below open sessions they do not all end.
+  streaming: { maxSessionsPerClient: 20 }
 }
 
 /** The gateway's `/mcp` URL on the test server. */
@@ -47,9 +49,35 @@ const connect = (options: { readonly token: string; readonly era: "legacy" | "au
     (client) => Effect.promise(() => client.close().catch(() => undefined))
   )
 
+/** A raw POST to `/mcp` (for what an SDK client would never send). */
+const post = (body: unknown, headers: Record<string, string> = {}) =>
+  Effect.gen(function*() {
+    const url = yield* mcpUrl
+    const response = yield* Effect.promise(() =>
+      fetch(url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          authorization: `Bearer ${token}`,
+          ...headers
+        },
+        body: typeof body === "string" ? body : JSON.stringify(body)
+      })
+    )
+    return { status: response.status, headers: response.headers, text: yield* Effect.promise(() => response.text()) }
+  })
+
+const initialize = {
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "raw", version: "1" } }
+}
+
 layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("/mcp", (it) => {
   for (const era of ["legacy", "auto"] as const) {
-    it.effect(`an SDK client (${era}) lists the merged tools and calls a namespaced tool on each server`, () =>
+    it.effect(`an SDK client (${era}): merged tools, a namespaced call on each server, a resource, a prompt, its own progress`, () =>
       Effect.scoped(Effect.gen(function*() {
         const client = yield* connect({ token, era })
         const tools = (yield* Effect.promise(() => client.listTools())).tools.map((tool) => tool.name)
@@ -62,6 +90,127 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("/mc
         assert.include(JSON.stringify(fixture.content), "there")
         const modern = yield* Effect.promise(() => client.callTool({ name: "modern__echo", arguments: { text: "now" } }))
         assert.include(JSON.stringify(modern.content), "now")
+
+        const resources = (yield* Effect.promise(() => client.listResources())).resources
+        const document = resources.find((resource) => resource.uri.startsWith("demo://resource/static/document/"))
+        assert.isDefined(document)
+        const read = yield* Effect.promise(() => client.readResource({ uri: document!.uri }))
+        assert.strictEqual(read.contents[0]?.uri, document!.uri)
+        const prompt = yield* Effect.promise(() => client.getPrompt({ name: "everything__simple-prompt" }))
+        assert.isAbove(prompt.messages.length, 0)
+
+        // Two calls at once, each with progress: each sees its own.
+        const progress = { a: 0, b: 0 }
+        const run = (key: "a" | "b") =>
+          Effect.promise(() =>
+            client.callTool(
+              { name: "everything__trigger-long-running-operation", arguments: { duration: 0.3, steps: 3 } },
+              { onprogress: () => void progress[key]++ }
+            )
+          )
+        yield* Effect.all([run("a"), run("b")], { concurrency: 2 })
+        assert.deepStrictEqual(progress, { a: 3, b: 3 })
       })))
   }
+
+  it.effect("a legacy client answers a backend's sampling request through /mcp", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const client = yield* connect({ token, era: "legacy" })
+      client.setRequestHandler("sampling/createMessage", async () => ({
+        role: "assistant" as const,
+        content: { type: "text" as const, text: "sampled by the client" },
+        model: "test-model"
+      }))
+      const result = yield* Effect.promise(() =>
+        client.callTool({ name: "everything__trigger-sampling-request", arguments: { prompt: "hello", maxTokens: 5 } })
+      )
+      assert.include(JSON.stringify(result.content), "sampled by the client")
+    })))
+
+  it.effect("two clients at once; a token allowed one server sees only that server's tools", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const [wide, narrow] = [yield* connect({ token, era: "legacy" }), yield* connect({ token: narrowToken, era: "auto" })]
+      const narrowTools = (yield* Effect.promise(() => narrow.listTools())).tools.map((tool) => tool.name)
+      assert.isAbove(narrowTools.length, 0)
+      for (const name of narrowTools) assert.match(name, /^fixture__/)
+      const refused = yield* Effect.promise(() =>
+        narrow.callTool({ name: "everything__echo", arguments: { message: "x" } }).then(() => "called", (error: Error) => error.message)
+      )
+      assert.notStrictEqual(refused, "called")
+      const echoes = yield* Effect.all([
+        Effect.promise(() => wide.callTool({ name: "fixture__echo", arguments: { text: "wide" } })),
+        Effect.promise(() => narrow.callTool({ name: "fixture__echo", arguments: { text: "narrow" } }))
+      ], { concurrency: 2 })
+      assert.include(JSON.stringify(echoes[0].content), "wide")
+      assert.include(JSON.stringify(echoes[1].content), "narrow")
+    })))
+
+  it.effect("a legacy session resumes its GET stream with Last-Event-ID; DELETE ends it, then 404", () =>
+    Effect.gen(function*() {
+      const url = yield* mcpUrl
+      const opened = yield* post(initialize)
+      assert.strictEqual(opened.status, 200)
+      const sessionId = opened.headers.get("mcp-session-id")!
+      assert.isString(sessionId)
+      const headers = { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" }
+      yield* post({ jsonrpc: "2.0", method: "notifications/initialized" }, headers)
+      const addResource = (id: number, uri: string) =>
+        post({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "fixture__add-resource", arguments: { uri } } }, headers)
+      // Open the GET stream and read one event from it (a list change), keep its id, and drop the stream.
+      const controller = new AbortController()
+      const get = yield* Effect.promise(() =>
+        fetch(url, { headers: { ...headers, accept: "text/event-stream", authorization: `Bearer ${token}` }, signal: controller.signal })
+      )
+      assert.strictEqual(get.status, 200)
+      const reader = get.body!.getReader()
+      yield* addResource(2, "fixture://first-change")
+      let seen = ""
+      while (!/id: ?\S+/.test(seen)) seen += new TextDecoder().decode((yield* Effect.promise(() => reader.read())).value)
+      const lastSeen = /id: ?(\S+)/.exec(seen)![1]!
+      controller.abort()
+      // While no stream is open, the list changes again: the notification waits in the session's store.
+      const added = yield* addResource(3, "fixture://second-change")
+      assert.include(added.text, "added fixture://second-change")
+      const resumed = yield* Effect.promise(() =>
+        fetch(url, { headers: { ...headers, accept: "text/event-stream", authorization: `Bearer ${token}`, "last-event-id": lastSeen } })
+      )
+      const resumedReader = resumed.body!.getReader()
+      let replayed = ""
+      while (!replayed.includes("notifications/resources/list_changed")) {
+        replayed += new TextDecoder().decode((yield* Effect.promise(() => resumedReader.read())).value)
+      }
+      yield* Effect.promise(() => resumedReader.cancel())
+      assert.notInclude(replayed, `id: ${lastSeen}\n`, "only what came after the last event seen")
+      const deleted = yield* Effect.promise(() =>
+        fetch(url, { method: "DELETE", headers: { ...headers, authorization: `Bearer ${token}` } })
+      )
+      assert.strictEqual(deleted.status, 200)
+      const after = yield* post({ jsonrpc: "2.0", id: 4, method: "tools/list" }, headers)
+      assert.strictEqual(after.status, 404)
+      assert.strictEqual(JSON.parse(after.text).error.code, -32001)
+    }))
+
+  it.effect("refusals: a foreign Origin 403, no token 401, bad JSON 400, another client's session 404", () =>
+    Effect.gen(function*() {
+      const origin = yield* post(initialize, { origin: "http://evil.example" })
+      assert.strictEqual(origin.status, 403)
+      assert.strictEqual(JSON.parse(origin.text).error.code, -32000)
+      const local = yield* post(initialize, { origin: "http://localhost:5173" })
+      assert.strictEqual(local.status, 200, "a page on this machine may call a loopback gateway")
+      const anonymous = yield* post(initialize, { authorization: "" })
+      assert.strictEqual(anonymous.status, 401)
+      assert.strictEqual(anonymous.headers.get("www-authenticate"), "Bearer")
+      const malformed = yield* post("{not json")
+      assert.strictEqual(malformed.status, 400)
+      assert.strictEqual(JSON.parse(malformed.text).error.code, -32700)
+      const mine = (yield* post(initialize)).headers.get("mcp-session-id")!
+      const theirs = yield* post({ jsonrpc: "2.0", id: 2, method: "tools/list" }, {
+        authorization: `Bearer ${narrowToken}`,
+        "mcp-session-id": mine,
+        "mcp-protocol-version": "2025-11-25"
+      })
+      assert.strictEqual(theirs.status, 404)
+      const unknown = yield* post({ jsonrpc: "2.0", id: 2, method: "tools/list" }, { "mcp-session-id": "nope", "mcp-protocol-version": "2025-11-25" })
+      assert.strictEqual(unknown.status, 404)
+    }))
 })
