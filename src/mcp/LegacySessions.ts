@@ -99,7 +99,8 @@ export class LegacySessions extends Context.Service<LegacySessions, {
             const id = event.data.response.id
             mcp.clientIds.delete(event.data.request_id)
             if (id !== undefined) answered(mcp, id)
-            return send(mcp, event.data.response, id)
+            const response = event.data.server_id === null ? ServerIdentity.standardResult(event.data.response) : event.data.response
+            return send(mcp, response, id)
           }
           case "error": {
             // An error event ends a request that got no response (a timeout, a dead backend): a JSON-RPC error.

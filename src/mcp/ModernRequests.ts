@@ -106,7 +106,8 @@ export class ModernRequests extends Context.Service<ModernRequests, {
             const id = String(event.data.response.id)
             hub.requestIds.delete(event.data.request_id)
             const waiting = hub.waiting.get(id)
-            if (waiting !== undefined) Deferred.doneUnsafe(waiting.answer, Effect.succeed(event.data.response))
+            const response = event.data.server_id === null ? ServerIdentity.standardResult(event.data.response) : event.data.response
+            if (waiting !== undefined) Deferred.doneUnsafe(waiting.answer, Effect.succeed(response))
           } else if (event.event === "error" && event.data.request_id !== undefined) {
             const id = hub.requestIds.get(event.data.request_id)
             const waiting = id === undefined ? undefined : hub.waiting.get(id)

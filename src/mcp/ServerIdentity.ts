@@ -2,7 +2,7 @@
  * How the gateway presents itself at `/mcp`: one MCP server whose capabilities are the union of what the
  * client's servers offer, whose instructions name those servers, and whose name is the gateway's. Pure.
  */
-import type { Implementation, ServerCapabilities } from "@modelcontextprotocol/server"
+import type { Implementation, JSONRPCResponse, ServerCapabilities } from "@modelcontextprotocol/server"
 import type { ServerSummary } from "../session/Session.ts"
 
 export const serverInfo: Implementation = { name: "mcp-streaming-gateway", version: "0.1.0" }
@@ -66,4 +66,21 @@ export const instructions = (
     else if (server.instructions !== undefined) lines.push(`${server.id}: ${server.instructions}`)
   }
   return lines.join("\n")
+}
+
+/** Where a merged answer's per-server failures go at `/mcp`: a `_meta` key, since MCP results have no `errors`. */
+export const ErrorsMetaKey = "mcp-streaming-gateway/errors"
+
+/**
+ * A response the gateway merged itself (a broadcast list, `logging/setLevel`, `tasks/list`), as a standard
+ * MCP result: the session API's top-level `errors` moves under `_meta` (strict clients refuse unknown keys),
+ * and only when there were any.
+ */
+export const standardResult = (response: JSONRPCResponse): JSONRPCResponse => {
+  if (!("result" in response)) return response
+  const result = response.result as Record<string, unknown>
+  if (!Array.isArray(result["errors"])) return response
+  const { errors, ...rest } = result
+  if ((errors as ReadonlyArray<unknown>).length === 0) return { ...response, result: rest }
+  return { ...response, result: { ...rest, _meta: { ...(rest["_meta"] as object | undefined), [ErrorsMetaKey]: errors } } }
 }

@@ -1,3 +1,6 @@
+import { execFile } from "node:child_process"
+import { createRequire } from "node:module"
+import { dirname } from "node:path"
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
@@ -48,6 +51,25 @@ const connect = (options: { readonly token: string; readonly era: "legacy" | "au
     }),
     (client) => Effect.promise(() => client.close().catch(() => undefined))
   )
+
+// The Inspector CLI's own launcher spawns whatever `node` is on PATH; its entry point runs on this Node instead.
+const inspectorCli = createRequire(import.meta.url).resolve("@modelcontextprotocol/inspector-cli/build/index.js")
+
+/** Runs the MCP Inspector's CLI against `/mcp`; its stdout, parsed as JSON. */
+const inspector = (args: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const url = yield* mcpUrl
+    const stdout = yield* Effect.callback<string, Error>((resume) => {
+      execFile(
+        process.execPath,
+        [inspectorCli, url.href, "--transport", "http", "--header", `Authorization: Bearer ${token}`, ...args],
+        // It finds its own package.json relative to the working directory.
+        { timeout: 30_000, cwd: dirname(inspectorCli) },
+        (error, out, err) => resume(error === null ? Effect.succeed(out) : Effect.fail(new Error(`${error.message}\n${err}`)))
+      )
+    })
+    return JSON.parse(stdout) as any
+  })
 
 /** A raw POST to `/mcp` (for what an SDK client would never send). */
 const post = (body: unknown, headers: Record<string, string> = {}) =>
@@ -188,6 +210,14 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("/mc
       const after = yield* post({ jsonrpc: "2.0", id: 4, method: "tools/list" }, headers)
       assert.strictEqual(after.status, 404)
       assert.strictEqual(JSON.parse(after.text).error.code, -32001)
+    }))
+
+  it.effect("the MCP Inspector's CLI lists the tools and calls one through /mcp", () =>
+    Effect.gen(function*() {
+      const listed = yield* inspector(["--method", "tools/list"])
+      assert.include(listed.tools.map((tool: { name: string }) => tool.name), "everything__echo")
+      const called = yield* inspector(["--method", "tools/call", "--tool-name", "everything__echo", "--tool-arg", "message=inspected"])
+      assert.deepStrictEqual(called.content, [{ type: "text", text: "Echo: inspected" }])
     }))
 
   it.effect("refusals: a foreign Origin 403, no token 401, bad JSON 400, another client's session 404", () =>
