@@ -5,7 +5,7 @@
  * progress token are made unique before it enters that session and restored on the way out, so requests of
  * different HTTP exchanges can never be mistaken for each other.
  */
-import type { JSONRPCRequest, JSONRPCResponse, RequestId } from "@modelcontextprotocol/server"
+import type { JSONRPCNotification, JSONRPCRequest, JSONRPCResponse, RequestId } from "@modelcontextprotocol/server"
 import { Context, Deferred, Effect, FiberSet, Layer, Option, Queue, Semaphore, Stream } from "effect"
 import { Sse } from "effect/encoding"
 import { HttpServerResponse } from "effect/http"
@@ -15,11 +15,19 @@ import type { Session } from "../session/Session.ts"
 import type { SessionEvent } from "../session/SessionEvent.ts"
 import { SessionManager } from "../session/SessionManager.ts"
 import * as JsonRpcErrors from "./JsonRpcErrors.ts"
+import * as ListenFilter from "./ListenFilter.ts"
 import * as ServerIdentity from "./ServerIdentity.ts"
 
 export const ModernVersion = "2026-07-28"
 
 const encoder = new TextEncoder()
+const sseMessage = (message: unknown) =>
+  encoder.encode(Sse.encoder.write({ _tag: "Event", event: "message", id: undefined, data: JSON.stringify(message) }))
+const sseHeaders = { "cache-control": "no-cache, no-store, no-transform", "x-accel-buffering": "no" }
+/** A listen stream is a small session of its own: a bounded queue (past it, notifications are dropped). */
+const listenBuffer = 256
+const keepAlive = "15 seconds"
+const keepAliveComment = encoder.encode(": keep-alive\n\n")
 
 /** A request waiting for its answer: the deferred it completes, and where its progress goes. */
 interface Waiting {
@@ -35,6 +43,12 @@ interface Hub {
   readonly waiting: Map<string, Waiting>
   /** the session's `request_id`s back to the unique ids (an error event names only the former) */
   readonly requestIds: Map<string, string>
+  /** open `subscriptions/listen` streams: each gets what its filter asks for */
+  readonly listeners: Set<{ readonly filter: ListenFilter.Filter; readonly send: (notification: JSONRPCNotification) => void }>
+  /** resource subscriptions the hub holds for its listen streams, with how many streams hold each */
+  readonly subscriptions: Map<string, number>
+  /** whether the hub has listed resources (it routes a subscription by its URI through them) */
+  learntResources: boolean
 }
 
 /**
@@ -118,6 +132,12 @@ export class ModernRequests extends Context.Service<ModernRequests, {
             const token = event.data.notification.params?.["progressToken"]
             const waiting = typeof token === "string" ? hub.waiting.get(token) : undefined
             waiting?.progress?.(event.data.notification)
+          } else if (event.event === "notification") {
+            // List changes and resource updates (backends', and the gateway's own on tool activation) go to every
+            // listen stream that asked for them.
+            for (const listener of hub.listeners) {
+              if (ListenFilter.wants(listener.filter, event.data.notification)) listener.send(event.data.notification)
+            }
           }
         })
 
@@ -129,7 +149,15 @@ export class ModernRequests extends Context.Service<ModernRequests, {
           // No client capabilities: a backend asking this client something is refused at once, never left
           // hanging (bridging it into `input_required` is not built yet).
           const { session, servers } = yield* manager.create(client, undefined, {}, { inputRequired: "forward" })
-          const hub: Hub = { session, servers, waiting: new Map(), requestIds: new Map() }
+          const hub: Hub = {
+            session,
+            servers,
+            waiting: new Map(),
+            requestIds: new Map(),
+            listeners: new Set(),
+            subscriptions: new Map(),
+            learntResources: false
+          }
           hubs.set(client.id, hub)
           // Reads the hub's events until it closes (its stream ends after `closed`).
           yield* FiberSet.run(readers, session.stream(undefined).pipe(Stream.runForEach((event) => deliver(hub, event))))
@@ -184,6 +212,58 @@ export class ModernRequests extends Context.Service<ModernRequests, {
         }).pipe(Effect.ensuring(Effect.sync(() => void hub.waiting.delete(unique))))
       }
 
+      /** A request the hub makes for itself (its id is its own, never a client's). */
+      const internal = (hub: Hub, method: string, params: Record<string, unknown>) =>
+        call(hub, { jsonrpc: "2.0", id: "internal", method, params }, undefined)
+
+      /** The hub subscribes to `uri` for the first listen stream that asks for it, and unsubscribes after the last. */
+      const holdResource = (hub: Hub, uri: string) =>
+        Effect.gen(function*() {
+          if (!hub.learntResources) {
+            yield* internal(hub, "resources/list", {})
+            yield* internal(hub, "resources/templates/list", {})
+            hub.learntResources = true
+          }
+          const held = hub.subscriptions.get(uri) ?? 0
+          hub.subscriptions.set(uri, held + 1)
+          if (held === 0) yield* internal(hub, "resources/subscribe", { uri })
+        })
+      const releaseResource = (hub: Hub, uri: string) =>
+        Effect.gen(function*() {
+          const held = (hub.subscriptions.get(uri) ?? 1) - 1
+          if (held > 0) return void hub.subscriptions.set(uri, held)
+          hub.subscriptions.delete(uri)
+          yield* internal(hub, "resources/unsubscribe", { uri })
+        })
+
+      /**
+       * A listen stream: acknowledged first, then the notifications its filter asks for, each stamped with its
+       * subscription id, with a keep-alive comment while it is quiet. Closing it releases what it held.
+       */
+      const listen = (hub: Hub, request: JSONRPCRequest) => {
+        const filter = ListenFilter.filterOf(request.params)
+        const notifications = Stream.callback<JSONRPCNotification>((queue) =>
+          Effect.acquireRelease(
+            Effect.gen(function*() {
+              const listener = { filter, send: (n: JSONRPCNotification) => void Queue.offerUnsafe(queue, ListenFilter.stamp(n, request.id)) }
+              hub.listeners.add(listener)
+              for (const uri of filter.resourceSubscriptions ?? []) yield* holdResource(hub, uri)
+              return listener
+            }),
+            (listener) =>
+              Effect.andThen(
+                Effect.sync(() => void hub.listeners.delete(listener)),
+                Effect.forEach(filter.resourceSubscriptions ?? [], (uri) => releaseResource(hub, uri), { discard: true })
+              )
+          ), { bufferSize: listenBuffer, strategy: "dropping" })
+        const body = Stream.succeed(ListenFilter.acknowledged(filter, request.id)).pipe(
+          Stream.concat(notifications),
+          Stream.map(sseMessage),
+          Stream.merge(Stream.tick(keepAlive).pipe(Stream.drop(1), Stream.as(keepAliveComment)))
+        )
+        return HttpServerResponse.stream(body, { contentType: "text/event-stream", headers: sseHeaders })
+      }
+
       const handle = Effect.fn("ModernRequests.handle")(function*(
         client: Client,
         message: JSONRPCRequest | { readonly method: string },
@@ -200,9 +280,7 @@ export class ModernRequests extends Context.Service<ModernRequests, {
           return JsonRpcErrors.errorResponse(429, JsonRpcErrors.ServerError, "too many sessions for this client", { id: request.id })
         }
         if (request.method === "server/discover") return HttpServerResponse.jsonUnsafe(discover(hub.value, client, request.id))
-        if (request.method === "subscriptions/listen") {
-          return JsonRpcErrors.errorResponse(200, JsonRpcErrors.MethodNotFound, "subscriptions/listen is not supported by this gateway yet", { id: request.id })
-        }
+        if (request.method === "subscriptions/listen") return listen(hub.value, request)
 
         const token = request.params?._meta?.progressToken
         if (token === undefined) return HttpServerResponse.jsonUnsafe(yield* call(hub.value, request, undefined))
@@ -214,10 +292,7 @@ export class ModernRequests extends Context.Service<ModernRequests, {
             Effect.andThen(Queue.end(queue))
           )
         )
-        const body = messages.pipe(
-          Stream.map((data) => encoder.encode(Sse.encoder.write({ _tag: "Event", event: "message", id: undefined, data: JSON.stringify(data) })))
-        )
-        return HttpServerResponse.stream(body, { contentType: "text/event-stream", headers: { "cache-control": "no-cache" } })
+        return HttpServerResponse.stream(messages.pipe(Stream.map(sseMessage)), { contentType: "text/event-stream", headers: sseHeaders })
       })
 
       return ModernRequests.of({ handle })

@@ -3,7 +3,7 @@ import { createRequire } from "node:module"
 import { dirname } from "node:path"
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client"
 import { assert, layer } from "@effect/vitest"
-import { Effect } from "effect"
+import { Deferred, Effect, Exit } from "effect"
 import { HttpServer } from "effect/http"
 import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
 import * as Fixtures from "../fixtures/Fixtures.ts"
@@ -211,6 +211,22 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("/mc
       assert.strictEqual(after.status, 404)
       assert.strictEqual(JSON.parse(after.text).error.code, -32001)
     }))
+
+  it.effect("a modern client listens: list changes reach its listen stream, stamped with its subscription", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const client = yield* connect({ token, era: "auto" })
+      const changed = yield* Deferred.make<void>()
+      client.setNotificationHandler("notifications/tools/list_changed", () => void Deferred.doneUnsafe(changed, Exit.void))
+      const subscription = yield* Effect.promise(() => client.listen({ toolsListChanged: true }))
+      assert.isTrue(subscription.honoredFilter.toolsListChanged)
+      yield* Effect.promise(() =>
+        client.callTool({ name: "fixture__add-tool", arguments: { name: "listened", description: "a tool added while listening" } })
+      )
+      // The SDK hands a listen stream's notification to handlers only if it names that subscription.
+      yield* Deferred.await(changed).pipe(Effect.timeout("10 seconds"))
+      yield* Effect.promise(() => subscription.close())
+      assert.strictEqual(yield* Effect.promise(() => subscription.closed), "local")
+    })))
 
   it.effect("the MCP Inspector's CLI lists the tools and calls one through /mcp", () =>
     Effect.gen(function*() {
