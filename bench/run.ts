@@ -9,10 +9,14 @@
  *    against a raw node:http SSE writer.
  * 4. Idle sessions (bench/sections/IdleSessions.ts): gateway RSS per idle session at 1,000 sessions.
  * 5. Tool search (bench/sections/Search.ts): relevance on a labelled set, and speed over 10,000 tools.
+ * 6. Standard MCP (bench/sections/Mcp.ts): the same echo through the gateway's `/mcp` in both eras (legacy: one
+ *    session, `Mcp-Session-Id`; modern 2026-07-28: stateless POSTs with the headers and `_meta` envelope), against
+ *    a bare Effect route (the HTTP-edge limit), the SDK stdio baseline, and the npm peers mcp-proxy and
+ *    supergateway in front of the same server, with a lean node:http client; targets printed met/MISSED.
  *
  * Every process it starts is stopped at the end (also on error or Ctrl-C); the last lines say so.
  *
- * Environment: BENCH_ONLY=calls,flood,sessions,search runs only those sections (the backend rows always run:
+ * Environment: BENCH_ONLY=calls,flood,sessions,search,mcp runs only those sections (the backend rows always run:
  * they are the SDK baseline); BENCH_GATEWAY_NODE_FLAGS adds node flags to the gateway processes, e.g.
  * "--cpu-prof --cpu-prof-dir=/tmp/prof" (then `npx node bench/profile-summary.ts /tmp/prof/*.cpuprofile`);
  * BENCH_KEEP_LOGS=1 keeps the temporary directory with the configs and the services' logs.
@@ -29,6 +33,7 @@ import { cleanupLines } from "./lib/Processes.ts"
 import * as BackendRows from "./sections/BackendRows.ts"
 import * as Flood from "./sections/Flood.ts"
 import * as IdleSessions from "./sections/IdleSessions.ts"
+import * as Mcp from "./sections/Mcp.ts"
 import * as Search from "./sections/Search.ts"
 import * as SessionCalls from "./sections/SessionCalls.ts"
 
@@ -69,6 +74,7 @@ const program = Effect.gen(function*() {
   }
   if (only === undefined || only.includes("sessions")) yield* IdleSessions.run({ dir, sessions: idleSessions, settleMs: 2_000 })
   if (only === undefined || only.includes("search")) yield* Search.run
+  if (only === undefined || only.includes("mcp")) yield* Mcp.run({ dir, calls, warmup, rounds, preWarm: 5_000, ...sdk })
   yield* Console.log(`\n(${((performance.now() - started) / 1000).toFixed(1)} s; load average ${load()} at the end)`)
 }).pipe(
   Effect.scoped,

@@ -13,12 +13,12 @@ import {
 import { Clock, Context, Duration, Effect, FiberSet, Layer, Stream } from "effect"
 import { GatewayConfig } from "../config/GatewayConfig.ts"
 import type { Client } from "../http/Auth.ts"
-import * as Namespacing from "../protocol/Namespacing.ts"
 import type { Session } from "../session/Session.ts"
 import type { SessionEvent } from "../session/SessionEvent.ts"
 import { SessionManager } from "../session/SessionManager.ts"
 import { BoundedEventStore } from "./BoundedEventStore.ts"
 import * as JsonRpcErrors from "./JsonRpcErrors.ts"
+import { serverNamed } from "./RequestServer.ts"
 import * as ServerIdentity from "./ServerIdentity.ts"
 
 /** One MCP session: its transport, its gateway session, and what the translation needs to remember. */
@@ -34,15 +34,6 @@ interface McpSession {
   readonly progressTokens: Map<string | number, RequestId>
   lastActivity: number
   openStreams: number
-}
-
-/** The server a request names, if its method or name says (`everything__echo`, `everything__tools/call`). */
-const serverNamed = (request: JSONRPCRequest, client: Client): string | undefined => {
-  if (client.namespacing === "off") return client.servers[0]
-  const byMethod = Namespacing.split(request.method)
-  if (byMethod !== undefined) return byMethod.serverId
-  const name = request.params?.["name"]
-  return typeof name === "string" ? Namespacing.split(name)?.serverId : undefined
 }
 
 /** The newest in-flight request to `serverId` (or any, when none names it): where its server's traffic goes. */

@@ -6,7 +6,7 @@
  * different HTTP exchanges can never be mistaken for each other.
  */
 import type { JSONRPCNotification, JSONRPCRequest, JSONRPCResponse, RequestId } from "@modelcontextprotocol/server"
-import { Context, Deferred, Effect, FiberSet, Layer, Option, Queue, Semaphore, Stream } from "effect"
+import { Context, Effect, FiberSet, Layer, Option, Queue, Semaphore, Stream } from "effect"
 import { Sse } from "effect/encoding"
 import { HttpServerResponse } from "effect/http"
 import type { Client } from "../http/Auth.ts"
@@ -16,6 +16,7 @@ import type { SessionEvent } from "../session/SessionEvent.ts"
 import { SessionManager } from "../session/SessionManager.ts"
 import * as JsonRpcErrors from "./JsonRpcErrors.ts"
 import * as ListenFilter from "./ListenFilter.ts"
+import { serverNamed } from "./RequestServer.ts"
 import * as ServerIdentity from "./ServerIdentity.ts"
 
 export const ModernVersion = "2026-07-28"
@@ -29,14 +30,22 @@ const listenBuffer = 256
 const keepAlive = "15 seconds"
 const keepAliveComment = encoder.encode(": keep-alive\n\n")
 
-/** A request waiting for its answer: the deferred it completes, and where its progress goes. */
+/** What a call in flight produces, in order: questions its backend asks the client, then its answer. */
+type Outcome =
+  | { readonly _tag: "Answer"; readonly response: JSONRPCResponse }
+  | { readonly _tag: "Ask"; readonly request: JSONRPCRequest }
+
+/** A call in flight; it outlives one HTTP exchange while the client answers its backend's questions. */
 interface Waiting {
-  readonly answer: Deferred.Deferred<JSONRPCResponse>
-  readonly progress: ((notification: unknown) => void) | undefined
+  readonly serverId: string | undefined
+  readonly outcomes: Queue.Queue<Outcome>
+  /** where its progress goes (the current exchange's stream), under the client's token */
+  progress: ((notification: unknown) => void) | undefined
 }
 
 /** One client's gateway session for its modern requests. */
 interface Hub {
+  readonly client: Client
   readonly session: Session
   readonly servers: Parameters<typeof ServerIdentity.capabilities>[0]
   /** by the unique id the request carries inside the session */
@@ -115,23 +124,36 @@ export class ModernRequests extends Context.Service<ModernRequests, {
       let counter = 0
 
       const deliver = (hub: Hub, event: SessionEvent) =>
-        Effect.sync(() => {
+        Effect.suspend((): Effect.Effect<unknown> => {
           if (event.event === "response") {
             const id = String(event.data.response.id)
             hub.requestIds.delete(event.data.request_id)
-            const waiting = hub.waiting.get(id)
             const response = event.data.server_id === null ? ServerIdentity.standardResult(event.data.response) : event.data.response
-            if (waiting !== undefined) Deferred.doneUnsafe(waiting.answer, Effect.succeed(response))
+            const waiting = hub.waiting.get(id)
+            if (waiting !== undefined) Queue.offerUnsafe(waiting.outcomes, { _tag: "Answer", response })
           } else if (event.event === "error" && event.data.request_id !== undefined) {
             const id = hub.requestIds.get(event.data.request_id)
             const waiting = id === undefined ? undefined : hub.waiting.get(id)
-            if (id === undefined || waiting === undefined) return
+            if (id === undefined || waiting === undefined) return Effect.void
             const { code, message } = event.data.error
-            Deferred.doneUnsafe(waiting.answer, Effect.succeed(JsonRpcErrors.errorMessage(id, JsonRpcErrors.InternalError, `${code}: ${message}`)))
+            const response = JsonRpcErrors.errorMessage(id, JsonRpcErrors.InternalError, `${code}: ${message}`)
+            Queue.offerUnsafe(waiting.outcomes, { _tag: "Answer", response })
           } else if (event.event === "notification" && event.data.notification.method === "notifications/progress") {
             const token = event.data.notification.params?.["progressToken"]
             const waiting = typeof token === "string" ? hub.waiting.get(token) : undefined
             waiting?.progress?.(event.data.notification)
+          } else if (event.event === "request") {
+            // A legacy backend asks the client something while serving one of its calls: the call answers
+            // `input_required`, and the client's retry carries the answer back (see `call`).
+            let asker: Waiting | undefined
+            for (const waiting of hub.waiting.values()) {
+              if (waiting.serverId === undefined || waiting.serverId === event.data.server_id) asker = waiting
+            }
+            if (asker !== undefined) Queue.offerUnsafe(asker.outcomes, { _tag: "Ask", request: event.data.request })
+            else {
+              const refusal = "no request of this client is waiting for the answer"
+              return Effect.ignore(hub.session.submit(JsonRpcErrors.errorMessage(event.data.request.id, JsonRpcErrors.InternalError, refusal)))
+            }
           } else if (event.event === "notification") {
             // List changes and resource updates (backends', and the gateway's own on tool activation) go to every
             // listen stream that asked for them.
@@ -139,6 +161,7 @@ export class ModernRequests extends Context.Service<ModernRequests, {
               if (ListenFilter.wants(listener.filter, event.data.notification)) listener.send(event.data.notification)
             }
           }
+          return Effect.void
         })
 
       /** The client's hub, made (once, even under concurrent first requests) when missing or closed. */
@@ -146,10 +169,11 @@ export class ModernRequests extends Context.Service<ModernRequests, {
         lock.withPermits(1)(Effect.gen(function*() {
           const existing = hubs.get(client.id)
           if (existing !== undefined && !(yield* existing.session.isClosed)) return existing
-          // No client capabilities: a backend asking this client something is refused at once, never left
-          // hanging (bridging it into `input_required` is not built yet).
-          const { session, servers } = yield* manager.create(client, undefined, {}, { inputRequired: "forward" })
+          // Every client capability: a backend's question reaches the client as `input_required` (the client's
+          // retry answers it; one that cannot answer declines, which the backend hears as its answer).
+          const { session, servers } = yield* manager.create(client, undefined, undefined, { inputRequired: "forward" })
           const hub: Hub = {
+            client,
             session,
             servers,
             waiting: new Map(),
@@ -178,19 +202,32 @@ export class ModernRequests extends Context.Service<ModernRequests, {
         }
       })
 
-      /** One request through the hub; `progress` receives its progress notifications (original token restored). */
-      const call = (hub: Hub, request: JSONRPCRequest, progress: ((notification: unknown) => void) | undefined) => {
-        const unique = `modern-${++counter}`
-        const token = request.params?._meta?.progressToken
-        return Effect.gen(function*() {
-          const answer = yield* Deferred.make<JSONRPCResponse>()
-          hub.waiting.set(unique, {
-            answer,
-            progress: progress === undefined || token === undefined ? undefined : (notification) => {
-              const n = notification as { readonly params: Record<string, unknown> }
-              progress({ ...n, params: { ...n.params, progressToken: token } })
+      /**
+       * One request through the hub, answered by its response or, when its backend asks the client something
+       * first, by `input_required` whose `requestState` names the call: the client's retry (with
+       * `inputResponses`) answers the backend and waits on for the same call. `progress` gets its progress
+       * notifications under the client's own token.
+       */
+      const call = (hub: Hub, request: JSONRPCRequest, progress: ((notification: unknown) => void) | undefined) =>
+        Effect.gen(function*() {
+          const token = request.params?._meta?.progressToken
+          const restoreToken = progress === undefined || token === undefined ? undefined : (notification: unknown) => {
+            const n = notification as { readonly params: Record<string, unknown> }
+            progress({ ...n, params: { ...n.params, progressToken: token } })
+          }
+          const state = request.params?.["requestState"]
+          const resumed = typeof state === "string" ? hub.waiting.get(state) : undefined
+          if (typeof state === "string" && resumed !== undefined) {
+            resumed.progress = restoreToken
+            const answers = request.params?.["inputResponses"]
+            for (const [id, result] of Object.entries(typeof answers === "object" && answers !== null ? answers : {})) {
+              yield* Effect.ignore(hub.session.submit({ jsonrpc: "2.0", id, result: result as Record<string, unknown> }))
             }
-          })
+            return yield* next(hub, state, resumed, request)
+          }
+          const unique = `modern-${++counter}`
+          const waiting: Waiting = { serverId: serverNamed(request, hub.client), outcomes: yield* Queue.unbounded<Outcome>(), progress: restoreToken }
+          hub.waiting.set(unique, waiting)
           const params = token === undefined
             ? request.params
             : { ...request.params, _meta: { ...request.params?._meta, progressToken: unique } }
@@ -198,19 +235,37 @@ export class ModernRequests extends Context.Service<ModernRequests, {
             hub.session.submit({ ...request, id: unique, ...(params === undefined ? {} : { params }) })
           )
           if (submitted._tag === "Failure") {
+            hub.waiting.delete(unique)
             const error = submitted.failure
             return JsonRpcErrors.errorMessage(request.id, JsonRpcErrors.codeOfSubmitError(error._tag), error.message)
           }
           if (submitted.success.request_id !== null) hub.requestIds.set(submitted.success.request_id, unique)
-          const response = yield* Deferred.await(answer).pipe(
-            // The client went away (its response stream closed): the backend stops working on it.
-            Effect.onInterrupt(() =>
+          return yield* next(hub, unique, waiting, request)
+        })
+
+      /** The call's next outcome, as the answer to this exchange. */
+      const next = (hub: Hub, unique: string, waiting: Waiting, request: JSONRPCRequest) =>
+        Queue.take(waiting.outcomes).pipe(
+          // The client went away (its response stream closed): the backend stops working on the call.
+          Effect.onInterrupt(() =>
+            Effect.andThen(
+              Effect.sync(() => void hub.waiting.delete(unique)),
               Effect.ignore(hub.session.submit({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: unique } }))
             )
-          )
-          return asModern(request.method, { ...response, id: request.id } as JSONRPCResponse)
-        }).pipe(Effect.ensuring(Effect.sync(() => void hub.waiting.delete(unique))))
-      }
+          ),
+          Effect.map((outcome): JSONRPCResponse => {
+            if (outcome._tag === "Ask") {
+              const { id, method, params } = outcome.request
+              return {
+                jsonrpc: "2.0",
+                id: request.id,
+                result: { resultType: "input_required", inputRequests: { [String(id)]: { method, params } }, requestState: unique }
+              } as JSONRPCResponse
+            }
+            hub.waiting.delete(unique)
+            return asModern(request.method, { ...outcome.response, id: request.id } as JSONRPCResponse)
+          })
+        )
 
       /** A request the hub makes for itself (its id is its own, never a client's). */
       const internal = (hub: Hub, method: string, params: Record<string, unknown>) =>

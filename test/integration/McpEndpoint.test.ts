@@ -135,19 +135,22 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("/mc
       })))
   }
 
-  it.effect("a legacy client answers a backend's sampling request through /mcp", () =>
-    Effect.scoped(Effect.gen(function*() {
-      const client = yield* connect({ token, era: "legacy" })
-      client.setRequestHandler("sampling/createMessage", async () => ({
-        role: "assistant" as const,
-        content: { type: "text" as const, text: "sampled by the client" },
-        model: "test-model"
-      }))
-      const result = yield* Effect.promise(() =>
-        client.callTool({ name: "everything__trigger-sampling-request", arguments: { prompt: "hello", maxTokens: 5 } })
-      )
-      assert.include(JSON.stringify(result.content), "sampled by the client")
-    })))
+  for (const era of ["legacy", "auto"] as const) {
+    it.effect(`a client (${era}) answers a legacy backend's sampling request through /mcp`, () =>
+      Effect.scoped(Effect.gen(function*() {
+        // A modern client gets it as `input_required`; the SDK answers with its handler and retries.
+        const client = yield* connect({ token, era })
+        client.setRequestHandler("sampling/createMessage", async () => ({
+          role: "assistant" as const,
+          content: { type: "text" as const, text: "sampled by the client" },
+          model: "test-model"
+        }))
+        const result = yield* Effect.promise(() =>
+          client.callTool({ name: "everything__trigger-sampling-request", arguments: { prompt: "hello", maxTokens: 5 } })
+        )
+        assert.include(JSON.stringify(result.content), "sampled by the client")
+      })))
+  }
 
   it.effect("two clients at once; a token allowed one server sees only that server's tools", () =>
     Effect.scoped(Effect.gen(function*() {
