@@ -7,8 +7,18 @@ import { readdirSync, readFileSync } from "node:fs"
 
 export interface ProcessInfo {
   readonly pid: number
-  /** The executable's name (`node`, `sh`), from /proc/<pid>/stat. */
+  /** The thread name from /proc/<pid>/stat (`sh`; Node names its main thread `MainThread`). */
   readonly comm: string
+  /** The command line, arguments joined by spaces (/proc/<pid>/cmdline). */
+  readonly command: string
+}
+
+const commandOf = (pid: number): string => {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter((a) => a !== "").join(" ")
+  } catch {
+    return ""
+  }
 }
 
 const stat = (pid: number): { readonly ppid: number; readonly comm: string } | undefined => {
@@ -23,7 +33,7 @@ const stat = (pid: number): { readonly ppid: number; readonly comm: string } | u
 
 /** Every live descendant of `root` (children, grandchildren, ...), in no particular order. */
 export const descendants = (root: number): Array<ProcessInfo> => {
-  const children = new Map<number, Array<ProcessInfo>>()
+  const children = new Map<number, Array<{ readonly pid: number; readonly comm: string }>>()
   for (const name of readdirSync("/proc")) {
     if (!/^\d+$/.test(name)) continue
     const info = stat(Number(name))
@@ -36,7 +46,7 @@ export const descendants = (root: number): Array<ProcessInfo> => {
   const queue = [root]
   for (let pid = queue.shift(); pid !== undefined; pid = queue.shift()) {
     for (const child of children.get(pid) ?? []) {
-      found.push(child)
+      found.push({ ...child, command: commandOf(child.pid) })
       queue.push(child.pid)
     }
   }

@@ -158,7 +158,7 @@ export const run = (settings: Settings) =>
     for (const [owner, service] of [[proxyName, mcpProxy], [sgName, supergateway]] as const) {
       for (const child of descendants(service.pid)) {
         spawned.push({ owner, pid: child.pid })
-        if (child.comm === "node") servers[`${owner.split(" ")[0]}'s server`] = child.pid
+        if (child.comm !== "sh" && child.command.includes(everything)) servers[`${owner.split(" ")[0]}'s server`] = child.pid
       }
     }
     const cpu = new CpuMeter({

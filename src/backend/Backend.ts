@@ -174,6 +174,22 @@ const isSessionLost = (error: unknown, live: Live) =>
   live.connection.transport.sessionId !== undefined &&
   (error.data.status === 404 || (error.data.status === 400 && /session/i.test(String(error.data.text ?? error.message))))
 
+/** A 400 or 404 from an HTTP backend, with the JSON-RPC error in its body if there is one. */
+const refusalOf = (error: unknown) => {
+  if (!(error instanceof SdkHttpError) || (error.data.status !== 400 && error.data.status !== 404)) return {}
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(String(error.data.text ?? ""))
+  } catch {
+    parsed = undefined
+  }
+  const body = typeof parsed === "object" && parsed !== null ? (parsed as { error?: { code?: unknown; message?: unknown } }).error : undefined
+  const jsonRpc = typeof body?.code === "number" && typeof body.message === "string"
+    ? { error: { code: body.code, message: body.message } }
+    : {}
+  return { refusal: { status: error.data.status, ...jsonRpc } }
+}
+
 const cancellation = (requestId: number, reason: string): JSONRPCNotification => ({
   jsonrpc: "2.0",
   method: "notifications/cancelled",
@@ -236,7 +252,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const failure = (live: Live, method: string, error: unknown): RequestFailure =>
     isSessionLost(error, live)
       ? new SessionLost()
-      : new BackendSendFailed({ serverId, method, reason: redact(Connection.describe(error)) })
+      : new BackendSendFailed({ serverId, method, reason: redact(Connection.describe(error)), ...refusalOf(error) })
 
   /** Called synchronously by the transport for every message the backend sends. */
   const dispatch = (live: () => Live | undefined, cause?: string) => (message: JSONRPCMessage) => {

@@ -45,7 +45,15 @@ export class RequestTimedOut extends Schema.TaggedError<RequestTimedOut>()("Requ
 export class BackendSendFailed extends Schema.TaggedError<BackendSendFailed>()("BackendSendFailed", {
   serverId: Schema.String,
   method: Schema.String,
-  reason: Schema.String
+  reason: Schema.String,
+  /**
+   * An HTTP backend's refusal that the spec gives a meaning to (400, 404), and the JSON-RPC error its body held:
+   * `/mcp` answers a modern client with the same, rather than turning it into a 200.
+   */
+  refusal: Schema.optional(Schema.Struct({
+    status: Schema.Number,
+    error: Schema.optional(Schema.Struct({ code: Schema.Number, message: Schema.String }))
+  }))
 }) {
   override get message() {
     return `could not send ${this.method} to server "${this.serverId}": ${this.reason}`

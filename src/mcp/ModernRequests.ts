@@ -32,7 +32,7 @@ const keepAliveComment = encoder.encode(": keep-alive\n\n")
 
 /** What a call in flight produces, in order: questions its backend asks the client, then its answer. */
 type Outcome =
-  | { readonly _tag: "Answer"; readonly response: JSONRPCResponse }
+  | { readonly _tag: "Answer"; readonly response: JSONRPCResponse; readonly status?: number }
   | { readonly _tag: "Ask"; readonly request: JSONRPCRequest }
 
 /** A call in flight; it outlives one HTTP exchange while the client answers its backend's questions. */
@@ -135,9 +135,13 @@ export class ModernRequests extends Context.Service<ModernRequests, {
             const id = hub.requestIds.get(event.data.request_id)
             const waiting = id === undefined ? undefined : hub.waiting.get(id)
             if (id === undefined || waiting === undefined) return Effect.void
-            const { code, message } = event.data.error
-            const response = JsonRpcErrors.errorMessage(id, JsonRpcErrors.InternalError, `${code}: ${message}`)
-            Queue.offerUnsafe(waiting.outcomes, { _tag: "Answer", response })
+            const { code, message, data } = event.data.error
+            // A backend's 400 or 404 stays what it was: the client gets that status and the backend's error.
+            const refusal = (data as { refusal?: { status: number; error?: { code: number; message: string } } } | undefined)?.refusal
+            const response = refusal?.error !== undefined
+              ? JsonRpcErrors.errorMessage(id, refusal.error.code, refusal.error.message)
+              : JsonRpcErrors.errorMessage(id, JsonRpcErrors.InternalError, `${code}: ${message}`)
+            Queue.offerUnsafe(waiting.outcomes, { _tag: "Answer", response, ...(refusal === undefined ? {} : { status: refusal.status }) })
           } else if (event.event === "notification" && event.data.notification.method === "notifications/progress") {
             const token = event.data.notification.params?.["progressToken"]
             const waiting = typeof token === "string" ? hub.waiting.get(token) : undefined
@@ -237,7 +241,7 @@ export class ModernRequests extends Context.Service<ModernRequests, {
           if (submitted._tag === "Failure") {
             hub.waiting.delete(unique)
             const error = submitted.failure
-            return JsonRpcErrors.errorMessage(request.id, JsonRpcErrors.codeOfSubmitError(error._tag), error.message)
+            return { response: JsonRpcErrors.errorMessage(request.id, JsonRpcErrors.codeOfSubmitError(error._tag), error.message) }
           }
           if (submitted.success.request_id !== null) hub.requestIds.set(submitted.success.request_id, unique)
           return yield* next(hub, unique, waiting, request)
@@ -253,17 +257,15 @@ export class ModernRequests extends Context.Service<ModernRequests, {
               Effect.ignore(hub.session.submit({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: unique } }))
             )
           ),
-          Effect.map((outcome): JSONRPCResponse => {
+          Effect.map((outcome): { readonly response: JSONRPCResponse; readonly status?: number } => {
             if (outcome._tag === "Ask") {
               const { id, method, params } = outcome.request
-              return {
-                jsonrpc: "2.0",
-                id: request.id,
-                result: { resultType: "input_required", inputRequests: { [String(id)]: { method, params } }, requestState: unique }
-              } as JSONRPCResponse
+              const result = { resultType: "input_required", inputRequests: { [String(id)]: { method, params } }, requestState: unique }
+              return { response: { jsonrpc: "2.0", id: request.id, result } as JSONRPCResponse }
             }
             hub.waiting.delete(unique)
-            return asModern(request.method, { ...outcome.response, id: request.id } as JSONRPCResponse)
+            const response = asModern(request.method, { ...outcome.response, id: request.id } as JSONRPCResponse)
+            return outcome.status === undefined ? { response } : { response, status: outcome.status }
           })
         )
 
@@ -338,12 +340,15 @@ export class ModernRequests extends Context.Service<ModernRequests, {
         if (request.method === "subscriptions/listen") return listen(hub.value, request)
 
         const token = request.params?._meta?.progressToken
-        if (token === undefined) return HttpServerResponse.jsonUnsafe(yield* call(hub.value, request, undefined))
+        if (token === undefined) {
+          const { response, status } = yield* call(hub.value, request, undefined)
+          return HttpServerResponse.jsonUnsafe(response, status === undefined ? undefined : { status })
+        }
 
         // With a progress token the answer is an SSE stream: progress as it comes, then the response.
         const messages = Stream.callback<unknown>((queue) =>
           call(hub.value, request, (notification) => void Queue.offerUnsafe(queue, notification)).pipe(
-            Effect.flatMap((response) => Queue.offer(queue, response)),
+            Effect.flatMap(({ response }) => Queue.offer(queue, response)),
             Effect.andThen(Queue.end(queue))
           )
         )

@@ -33,7 +33,12 @@ export const outcome = (
     data: {
       request_id: requestId,
       server_id: serverId,
-      error: known ? { code: errorCode(error), message: error.message } : { code: "internal_error", message: "internal error" }
+      error: !known
+        ? { code: "internal_error", message: "internal error" }
+        : error._tag === "BackendSendFailed" && error.refusal !== undefined
+        // What the backend refused with (its HTTP status, its JSON-RPC error), for edges that keep it.
+        ? { code: errorCode(error), message: error.message, data: { refusal: error.refusal } }
+        : { code: errorCode(error), message: error.message }
     }
   }
 }
