@@ -11,6 +11,7 @@ import { gatewayLayer } from "../support/GatewayHttp.ts"
 
 const token = "mcp-endpoint-token-0123456789"
 const narrowToken = "mcp-narrow-token-0123456789"
+const deferredToken = "mcp-deferred-token-0123456789"
 const config: ConfigFile = {
   mcpServers: {
     everything: { command: Fixtures.nodeBinary, args: [Fixtures.everythingServer, "stdio"] },
@@ -19,7 +20,8 @@ const config: ConfigFile = {
   },
   clients: {
     tester: { token, servers: "*" },
-    narrow: { token: narrowToken, servers: ["fixture"] }
+    narrow: { token: narrowToken, servers: ["fixture"] },
+    agent: { token: deferredToken, servers: "*", deferredLoading: true }
   },
   // Raw exchanges below open sessions they do not all end.
   streaming: { maxSessionsPerClient: 20 }
@@ -230,6 +232,27 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("/mc
       yield* Effect.promise(() => subscription.close())
       assert.strictEqual(yield* Effect.promise(() => subscription.closed), "local")
     })))
+
+  for (const era of ["legacy", "auto"] as const) {
+    it.effect(`a deferred client (${era}) searches and activates through /mcp, and hears its list change`, () =>
+      Effect.scoped(Effect.gen(function*() {
+        const client = yield* connect({ token: deferredToken, era })
+        const changed = yield* Deferred.make<void>()
+        client.setNotificationHandler("notifications/tools/list_changed", () => void Deferred.doneUnsafe(changed, Exit.void))
+        // A modern client hears list changes on a listen stream; a legacy one on its session's GET stream.
+        const subscription = era === "auto" ? yield* Effect.promise(() => client.listen({ toolsListChanged: true })) : undefined
+        const names = () => Effect.promise(() => client.listTools()).pipe(Effect.map((r) => r.tools.map((tool) => tool.name)))
+        assert.deepStrictEqual(yield* names(), ["gateway__search_tools", "gateway__activate_tools", "gateway__deactivate_tools"])
+        const found = yield* Effect.promise(() => client.callTool({ name: "gateway__search_tools", arguments: { query: "echo a message" } }))
+        assert.include(JSON.stringify(found.structuredContent), "everything__echo")
+        yield* Effect.promise(() => client.callTool({ name: "gateway__activate_tools", arguments: { names: ["everything__echo"] } }))
+        yield* Deferred.await(changed).pipe(Effect.timeout("10 seconds"))
+        assert.include(yield* names(), "everything__echo")
+        const echo = yield* Effect.promise(() => client.callTool({ name: "everything__echo", arguments: { message: "found" } }))
+        assert.deepStrictEqual(echo.content, [{ type: "text", text: "Echo: found" }])
+        if (subscription !== undefined) yield* Effect.promise(() => subscription.close())
+      })))
+  }
 
   it.effect("the MCP Inspector's CLI lists the tools and calls one through /mcp", () =>
     Effect.gen(function*() {
