@@ -7,6 +7,8 @@ import {
   type JSONRPCResponse,
   PROTOCOL_VERSION_META_KEY,
   SdkHttpError,
+  type ServerCapabilities,
+  SUBSCRIPTION_ID_META_KEY,
   StreamableHTTPClientTransport
 } from "@modelcontextprotocol/client"
 import {
@@ -190,6 +192,27 @@ const refusalOf = (error: unknown) => {
   return { refusal: { status: error.data.status, ...jsonRpc } }
 }
 
+/** The list changes a modern-era server can tell of (from its capabilities), as a listen filter; none: undefined. */
+const listenFilter = (capabilities: ServerCapabilities) => {
+  const filter = {
+    ...(capabilities.tools?.listChanged === true ? { toolsListChanged: true } : {}),
+    ...(capabilities.prompts?.listChanged === true ? { promptsListChanged: true } : {}),
+    ...(capabilities.resources?.listChanged === true ? { resourcesListChanged: true } : {})
+  }
+  return Object.keys(filter).length === 0 ? undefined : filter
+}
+
+/** A listen stream lasts as long as its connection (the deadline only has to be beyond any connection's life). */
+const listenLifetime = Duration.days(365)
+
+/** The gateway's own listen subscription id means nothing to its clients (an edge stamps its own). */
+const withoutSubscriptionId = (notification: JSONRPCNotification): JSONRPCNotification => {
+  const meta = notification.params?._meta
+  if (meta === undefined || !(SUBSCRIPTION_ID_META_KEY in meta)) return notification
+  const { [SUBSCRIPTION_ID_META_KEY]: _, ...rest } = meta
+  return { ...notification, params: { ...notification.params, _meta: rest } }
+}
+
 const cancellation = (requestId: number, reason: string): JSONRPCNotification => ({
   jsonrpc: "2.0",
   method: "notifications/cancelled",
@@ -260,7 +283,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     if (!("method" in message)) {
       if (typeof message.id === "number") current?.inFlight.settle(message.id, message)
     } else if (!("id" in message)) {
-      PubSub.publishUnsafe(notifications, message)
+      PubSub.publishUnsafe(notifications, withoutSubscriptionId(message))
     } else if (current === undefined) {
       return // a request during the handshake is the SDK Client's to answer
     } else if (message.method === "ping") {
@@ -368,6 +391,12 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         ...(connection.pid === undefined ? {} : { pid: connection.pid })
       }
     })
+    // A modern-era server tells of list changes only on a `subscriptions/listen` stream: one per connection, for
+    // as long as it lives, so sessions (and the tool catalog) hear them as from a legacy server.
+    const changes = listenFilter(connection.info.capabilities)
+    if (connection.info.era === "modern" && changes !== undefined) {
+      dispatchOn(self, { jsonrpc: "2.0", id: "listen", method: "subscriptions/listen", params: { notifications: changes } }, listenLifetime, () => {})
+    }
     yield* Effect.logInfo(`ready (${connection.info.era} era, protocol ${connection.info.protocolVersion})`)
     yield* connection.closed.pipe(
       // Whatever ends this life (the backend died, or the gateway is stopping), nothing in flight hangs.
