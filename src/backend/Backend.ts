@@ -5,6 +5,7 @@ import {
   type JSONRPCNotification,
   type JSONRPCRequest,
   type JSONRPCResponse,
+  LOG_LEVEL_META_KEY,
   PROTOCOL_VERSION_META_KEY,
   SdkHttpError,
   type ServerCapabilities,
@@ -160,6 +161,8 @@ interface Live {
   readonly inFlight: InFlight.InFlight<RequestFailure>
   /** Sends without waiting; a failure is reported to `onFailure`. */
   readonly post: (message: JSONRPCMessage, onFailure?: (error: unknown) => void) => void
+  /** A modern-era server's open `subscriptions/listen` stream: how to end it. */
+  stopListening: (() => void) | undefined
 }
 
 interface State {
@@ -192,15 +195,12 @@ const refusalOf = (error: unknown) => {
   return { refusal: { status: error.data.status, ...jsonRpc } }
 }
 
-/** The list changes a modern-era server can tell of (from its capabilities), as a listen filter; none: undefined. */
-const listenFilter = (capabilities: ServerCapabilities) => {
-  const filter = {
-    ...(capabilities.tools?.listChanged === true ? { toolsListChanged: true } : {}),
-    ...(capabilities.prompts?.listChanged === true ? { promptsListChanged: true } : {}),
-    ...(capabilities.resources?.listChanged === true ? { resourcesListChanged: true } : {})
-  }
-  return Object.keys(filter).length === 0 ? undefined : filter
-}
+/** The list changes a modern-era server can tell of (from its capabilities), as a listen filter. */
+const listenFilter = (capabilities: ServerCapabilities) => ({
+  ...(capabilities.tools?.listChanged === true ? { toolsListChanged: true } : {}),
+  ...(capabilities.prompts?.listChanged === true ? { promptsListChanged: true } : {}),
+  ...(capabilities.resources?.listChanged === true ? { resourcesListChanged: true } : {})
+})
 
 /** A listen stream lasts as long as its connection (the deadline only has to be beyond any connection's life). */
 const listenLifetime = Duration.days(365)
@@ -335,6 +335,38 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       )
     })
 
+  /**
+   * A modern-era server tells of list changes and resource updates only on a `subscriptions/listen` stream: one
+   * per connection, for as long as it lives, asking for every list its capabilities say can change and for the
+   * resources sessions hold. Sessions (and the tool catalog) then hear them as from a legacy server. A change of
+   * the held resources replaces the stream.
+   */
+  const listen = (live: Live) => {
+    live.stopListening?.()
+    const held = resourceHolders.held()
+    const filter = { ...listenFilter(live.connection.info.capabilities), ...(held.length === 0 ? {} : { resourceSubscriptions: held }) }
+    live.stopListening = Object.keys(filter).length === 0 ? undefined : dispatchOn(
+      live,
+      { jsonrpc: "2.0", id: "listen", method: "subscriptions/listen", params: { notifications: filter } },
+      listenLifetime,
+      () => {}
+    )
+  }
+
+  /**
+   * What a legacy-era client asks that a modern-era server has no method for, answered here: a subscription
+   * becomes part of the listen stream, and the log level travels on each request (`_meta`, set by the session).
+   */
+  const translated = (live: Live, request: JSONRPCRequest): JSONRPCResponse | undefined => {
+    if (live.connection.info.era !== "modern") return undefined
+    if (request.method === "resources/subscribe" || request.method === "resources/unsubscribe") {
+      listen(live)
+      return { jsonrpc: "2.0", id: request.id, result: {} }
+    }
+    if (request.method === "logging/setLevel") return { jsonrpc: "2.0", id: request.id, result: {} }
+    return undefined
+  }
+
   /** Cancels a request at the backend: a modern HTTP request by aborting its stream, others by notification. */
   const cancelAt = (live: Live, id: number, entry: InFlight.Entry<RequestFailure>, reason: string) => {
     if (entry.abort !== undefined) entry.abort.abort(reason)
@@ -368,14 +400,15 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     const self: Live = {
       connection,
       inFlight,
-      post: (message, onFailure) => void connection.transport.send(message).catch((error) => onFailure?.(error))
+      post: (message, onFailure) => void connection.transport.send(message).catch((error) => onFailure?.(error)),
+      stopListening: undefined
     }
     live = self
     yield* eras.record(serverId, connection.verdict)
     const readyAt = yield* Clock.currentTimeMillis
     yield* SubscriptionRef.update(state, (s) => ({ ...s, live: self }))
     // A new connection (a restart, a new HTTP session) knows nothing of the subscriptions sessions still hold.
-    for (const uri of resourceHolders.held()) {
+    for (const uri of connection.info.era === "modern" ? [] : resourceHolders.held()) {
       self.inFlight.register(nextId, { callerId: nextId, method: "resources/subscribe", abort: undefined }, 30_000, () => {})
       self.post({ jsonrpc: "2.0", id: nextId++, method: "resources/subscribe", params: { uri } })
     }
@@ -391,12 +424,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         ...(connection.pid === undefined ? {} : { pid: connection.pid })
       }
     })
-    // A modern-era server tells of list changes only on a `subscriptions/listen` stream: one per connection, for
-    // as long as it lives, so sessions (and the tool catalog) hear them as from a legacy server.
-    const changes = listenFilter(connection.info.capabilities)
-    if (connection.info.era === "modern" && changes !== undefined) {
-      dispatchOn(self, { jsonrpc: "2.0", id: "listen", method: "subscriptions/listen", params: { notifications: changes } }, listenLifetime, () => {})
-    }
+    if (connection.info.era === "modern") listen(self)
     yield* Effect.logInfo(`ready (${connection.info.era} era, protocol ${connection.info.protocolVersion})`)
     yield* connection.closed.pipe(
       // Whatever ends this life (the backend died, or the gateway is stopping), nothing in flight hangs.
@@ -472,6 +500,10 @@ export const make = Effect.fnUntraced(function*(options: Options) {
           [PROTOCOL_VERSION_META_KEY]: live.connection.info.protocolVersion,
           [CLIENT_INFO_META_KEY]: clientInfo,
           [CLIENT_CAPABILITIES_META_KEY]: clientCapabilities,
+          // A modern-era server logs only at a level the request names; a legacy-era one logs everything until the
+          // client sets a level. A legacy-era client's request (it carries no protocol version of its own) asks
+          // for everything unless its session set a level; a modern-era client's says what it wants itself.
+          ...(params._meta?.[PROTOCOL_VERSION_META_KEY] === undefined ? { [LOG_LEVEL_META_KEY]: "debug" } : {}),
           ...params._meta
         }
       }
@@ -489,6 +521,11 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     onDone: (exit: Exit.Exit<JSONRPCResponse, RequestFailure | RequestTimedOut>) => void,
     owner?: string
   ): (() => void) => {
+    const local = translated(live, request)
+    if (local !== undefined) {
+      onDone(Exit.succeed(local))
+      return () => {}
+    }
     const id = nextId++
     // A modern-era HTTP request is cancelled by closing its own response stream.
     const abort = live.connection.info.era === "modern" && endpoint.kind !== "stdio" ? new AbortController() : undefined

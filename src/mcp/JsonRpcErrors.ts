@@ -13,6 +13,10 @@ export const InternalError = -32603
 /** The code the SDK (and the conformance suite) use for an unknown session and other server refusals. */
 export const ServerError = -32000
 export const SessionNotFound = -32001
+/** 2026-07-28: the request's protocol version is not one the server speaks. */
+export const UnsupportedProtocolVersion = -32022
+/** 2026-07-28: the request needs a client capability the client did not declare. */
+export const MissingRequiredClientCapability = -32021
 
 export const errorMessage = (id: RequestId | null, code: number, message: string): JSONRPCErrorResponse =>
   ({ jsonrpc: "2.0", id, error: { code, message } }) as JSONRPCErrorResponse

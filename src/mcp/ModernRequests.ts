@@ -5,7 +5,14 @@
  * progress token are made unique before it enters that session and restored on the way out, so requests of
  * different HTTP exchanges can never be mistaken for each other.
  */
-import type { JSONRPCNotification, JSONRPCRequest, JSONRPCResponse, RequestId } from "@modelcontextprotocol/server"
+import {
+  type JSONRPCNotification,
+  type JSONRPCRequest,
+  type JSONRPCResponse,
+  LOG_LEVEL_META_KEY,
+  PROTOCOL_VERSION_META_KEY,
+  type RequestId
+} from "@modelcontextprotocol/server"
 import { Context, Effect, FiberSet, Layer, Option, Queue, Semaphore, Stream } from "effect"
 import { Sse } from "effect/encoding"
 import { HttpServerResponse } from "effect/http"
@@ -39,8 +46,10 @@ type Outcome =
 interface Waiting {
   readonly serverId: string | undefined
   readonly outcomes: Queue.Queue<Outcome>
-  /** where its progress goes (the current exchange's stream), under the client's token */
+  /** where its progress (and log messages) go: the current exchange's stream */
   progress: ((notification: unknown) => void) | undefined
+  /** whether the client asked for log messages (a log level in `_meta`) */
+  readonly logs: boolean
 }
 
 /** One client's gateway session for its modern requests. */
@@ -85,6 +94,21 @@ const asModern = (method: string, response: JSONRPCResponse): JSONRPCResponse =>
       _meta: { ...(result["_meta"] as Record<string, unknown> | undefined), "io.modelcontextprotocol/serverInfo": ServerIdentity.serverInfo }
     }
   } as JSONRPCResponse
+}
+
+/** Methods of the 2025 era that a 2026-07-28 server answers with 404 (-32601). */
+const removedMethods = new Set(["ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"])
+
+/**
+ * The HTTP status of an answer: a JSON-RPC error is carried by a 200 unless the revision gives it a status of its
+ * own (an unknown method 404; a missing client capability 400), whoever raised it (the gateway's routing or a
+ * backend, whose status the forwarding would otherwise lose).
+ */
+const statusOf = (response: JSONRPCResponse): number => {
+  if (!("error" in response)) return 200
+  if (response.error.code === JsonRpcErrors.MethodNotFound) return 404
+  if (response.error.code === JsonRpcErrors.MissingRequiredClientCapability) return 400
+  return 200
 }
 
 const isNameHeaderMethod = (method: string) =>
@@ -146,6 +170,13 @@ export class ModernRequests extends Context.Service<ModernRequests, {
             const token = event.data.notification.params?.["progressToken"]
             const waiting = typeof token === "string" ? hub.waiting.get(token) : undefined
             waiting?.progress?.(event.data.notification)
+          } else if (event.event === "notification" && event.data.notification.method === "notifications/message") {
+            // A server's log message goes to the streamed calls to that server that asked for logs.
+            for (const waiting of hub.waiting.values()) {
+              if (waiting.logs && (waiting.serverId === undefined || waiting.serverId === event.data.server_id)) {
+                waiting.progress?.(event.data.notification)
+              }
+            }
           } else if (event.event === "request") {
             // A legacy backend asks the client something while serving one of its calls: the call answers
             // `input_required`, and the client's retry carries the answer back (see `call`).
@@ -215,9 +246,9 @@ export class ModernRequests extends Context.Service<ModernRequests, {
       const call = (hub: Hub, request: JSONRPCRequest, progress: ((notification: unknown) => void) | undefined) =>
         Effect.gen(function*() {
           const token = request.params?._meta?.progressToken
-          const restoreToken = progress === undefined || token === undefined ? undefined : (notification: unknown) => {
-            const n = notification as { readonly params: Record<string, unknown> }
-            progress({ ...n, params: { ...n.params, progressToken: token } })
+          const restoreToken = progress === undefined ? undefined : (notification: unknown) => {
+            const n = notification as { readonly method: string; readonly params: Record<string, unknown> }
+            progress(n.method === "notifications/progress" ? { ...n, params: { ...n.params, progressToken: token } } : n)
           }
           const state = request.params?.["requestState"]
           const resumed = typeof state === "string" ? hub.waiting.get(state) : undefined
@@ -230,7 +261,12 @@ export class ModernRequests extends Context.Service<ModernRequests, {
             return yield* next(hub, state, resumed, request)
           }
           const unique = `modern-${++counter}`
-          const waiting: Waiting = { serverId: serverNamed(request, hub.client), outcomes: yield* Queue.unbounded<Outcome>(), progress: restoreToken }
+          const waiting: Waiting = {
+            serverId: serverNamed(request, hub.client),
+            outcomes: yield* Queue.unbounded<Outcome>(),
+            progress: restoreToken,
+            logs: request.params?._meta?.[LOG_LEVEL_META_KEY] !== undefined
+          }
           hub.waiting.set(unique, waiting)
           const params = token === undefined
             ? request.params
@@ -332,6 +368,22 @@ export class ModernRequests extends Context.Service<ModernRequests, {
         const mismatch = headerMismatch(request, headers)
         if (mismatch !== undefined) return JsonRpcErrors.errorResponse(400, -32020, mismatch, { id: request.id })
 
+        const version = request.params?._meta?.[PROTOCOL_VERSION_META_KEY]
+        if (version !== ModernVersion) {
+          return HttpServerResponse.jsonUnsafe({
+            jsonrpc: "2.0",
+            id: request.id,
+            error: {
+              code: JsonRpcErrors.UnsupportedProtocolVersion,
+              message: `Unsupported protocol version: ${String(version)}`,
+              data: { supported: [ModernVersion], requested: version }
+            }
+          }, { status: 400 })
+        }
+        // The 2025 era's session methods do not exist in this one.
+        if (removedMethods.has(request.method)) {
+          return JsonRpcErrors.errorResponse(404, JsonRpcErrors.MethodNotFound, `Method not found: ${request.method}`, { id: request.id })
+        }
         const hub = yield* hubOf(client).pipe(Effect.option)
         if (Option.isNone(hub)) {
           return JsonRpcErrors.errorResponse(429, JsonRpcErrors.ServerError, "too many sessions for this client", { id: request.id })
@@ -339,13 +391,14 @@ export class ModernRequests extends Context.Service<ModernRequests, {
         if (request.method === "server/discover") return HttpServerResponse.jsonUnsafe(discover(hub.value, client, request.id))
         if (request.method === "subscriptions/listen") return listen(hub.value, request)
 
-        const token = request.params?._meta?.progressToken
-        if (token === undefined) {
+        // A call that may send something before its answer (progress, log messages) is answered as a stream.
+        const streamed = request.params?._meta?.progressToken !== undefined || request.params?._meta?.[LOG_LEVEL_META_KEY] !== undefined
+        if (!streamed) {
           const { response, status } = yield* call(hub.value, request, undefined)
-          return HttpServerResponse.jsonUnsafe(response, status === undefined ? undefined : { status })
+          return HttpServerResponse.jsonUnsafe(response, { status: status ?? statusOf(response) })
         }
 
-        // With a progress token the answer is an SSE stream: progress as it comes, then the response.
+        // Progress and log messages as they come, then the response.
         const messages = Stream.callback<unknown>((queue) =>
           call(hub.value, request, (notification) => void Queue.offerUnsafe(queue, notification)).pipe(
             Effect.flatMap(({ response }) => Queue.offer(queue, response)),

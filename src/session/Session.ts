@@ -1,9 +1,10 @@
-import type {
-  JSONRPCMessage,
-  JSONRPCNotification,
-  JSONRPCRequest,
-  JSONRPCResponse,
-  ServerCapabilities
+import {
+  type JSONRPCMessage,
+  type JSONRPCNotification,
+  type JSONRPCRequest,
+  type JSONRPCResponse,
+  LOG_LEVEL_META_KEY,
+  type ServerCapabilities
 } from "@modelcontextprotocol/client"
 import { type Cause, Clock, Deferred, Duration, Effect, Exit, Fiber, FiberSet, Queue, Result, Stream } from "effect"
 import type { Backend, BackendRequest } from "../backend/Backend.ts"
@@ -122,6 +123,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   let current: { readonly outbox: Queue.Queue<SessionEvent, Cause.Done> } | undefined
   let lastActivity = yield* Clock.currentTimeMillis
   let requestCounter = 0
+  /** The level the client set with `logging/setLevel`, if any. */
+  let logLevel: string | undefined
   /** Shortened tool and prompt names back to their server and name, kept apart so each list refreshes alone. */
   const shortNames: Record<"tools/list" | "prompts/list", Merge.NameMap> = { "tools/list": new Map(), "prompts/list": new Map() }
   /** Both, as routing reads them (rebuilt when either changes, not per request). */
@@ -454,14 +457,20 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       }
       if (byClientId.has(message.id)) return yield* new DuplicateRequestId({ id: message.id })
       if (byClientId.size >= max) return yield* new TooManyRequests({ limit: max })
+      // The log level the client set travels on each request: a modern-era server has no `logging/setLevel`.
+      if (message.method === "logging/setLevel" && typeof message.params?.["level"] === "string") logLevel = message.params["level"]
       const requestId = String(++requestCounter)
       // The client's progress token becomes one unique to this session and request: tokens of different
       // sessions sharing a backend can then never collide, and progress reaches only its own session.
       const token = message.params?._meta?.progressToken
       const gatewayToken = typeof token === "string" || typeof token === "number" ? `${options.id}/${requestId}` : undefined
-      const outbound: JSONRPCRequest = gatewayToken === undefined ? message : {
+      const meta = {
+        ...(gatewayToken === undefined ? {} : { progressToken: gatewayToken }),
+        ...(logLevel === undefined ? {} : { [LOG_LEVEL_META_KEY]: logLevel })
+      }
+      const outbound: JSONRPCRequest = Object.keys(meta).length === 0 ? message : {
         ...message,
-        params: { ...message.params, _meta: { ...message.params?._meta, progressToken: gatewayToken } }
+        params: { ...message.params, _meta: { ...message.params?._meta, ...meta } }
       }
       const forget = () => {
         byClientId.delete(message.id)

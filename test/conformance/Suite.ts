@@ -73,8 +73,10 @@ export const run = (options: Options): Effect.Effect<Result> =>
         child.stdout.on("data", (chunk: Buffer) => chunks.push(chunk.toString()))
         child.stderr.on("data", (chunk: Buffer) => chunks.push(chunk.toString()))
         child.once("error", (error) => resume(Effect.succeed({ exitCode: -1, output: String(error) })))
-        child.once("close", (code, signal) =>
-          resume(Effect.succeed({ exitCode: code ?? -1, output: chunks.join("") + (signal === null ? "" : `\n[${signal}]`) })))
+        child.once("close", (code, signal) => {
+          const killed = signal === null ? "" : `\n[killed by ${signal}]`
+          resume(Effect.succeed({ exitCode: code ?? -1, output: chunks.join("") + killed }))
+        })
         return Effect.sync(() => {
           child.kill("SIGKILL")
         })
