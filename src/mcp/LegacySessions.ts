@@ -10,7 +10,8 @@ import {
   type RequestId,
   WebStandardStreamableHTTPServerTransport
 } from "@modelcontextprotocol/server"
-import { Clock, Context, Duration, Effect, FiberSet, Layer, Stream } from "effect"
+import { Clock, Context, Duration, Effect, FiberSet, Layer, Queue, Stream } from "effect"
+import { HttpServerResponse } from "effect/http"
 import { GatewayConfig } from "../config/GatewayConfig.ts"
 import type { Client } from "../http/Auth.ts"
 import type { Session } from "../session/Session.ts"
@@ -32,9 +33,15 @@ interface McpSession {
   readonly clientIds: Map<string, RequestId>
   /** Progress tokens the client gave, to the request that gave them (progress goes on that request's stream). */
   readonly progressTokens: Map<string | number, RequestId>
+  /** Requests served on the lean path: what belongs on their answer goes to their queue, not the transport. */
+  readonly leanAnswers: Map<RequestId, Queue.Queue<JSONRPCMessage>>
   lastActivity: number
   openStreams: number
 }
+
+const encoder = new TextEncoder()
+
+const isAnswer = (message: JSONRPCMessage): boolean => !("method" in message)
 
 /** The newest in-flight request to `serverId` (or any, when none names it): where its server's traffic goes. */
 const relatedTo = (mcp: McpSession, serverId: string | null | undefined): RequestId | undefined => {
@@ -53,6 +60,12 @@ export class LegacySessions extends Context.Service<LegacySessions, {
   ) => Effect.Effect<Response>
   /** Any other legacy request of the session `sessionId`; undefined when it is not this client's open session. */
   readonly handle: (client: Client, sessionId: string, request: Request, body: unknown) => Effect.Effect<Response | undefined>
+  /**
+   * The hot path: a POST carrying one request of an open session, served without the SDK transport. Its answer
+   * is JSON when nothing comes before it, else an SSE stream of what does (progress, log messages, the backend's
+   * questions) ending with it. Undefined when it is not this client's open session.
+   */
+  readonly lean: (client: Client, sessionId: string, request: JSONRPCRequest) => Effect.Effect<HttpServerResponse.HttpServerResponse | undefined>
   /** A GET stream of the session opened (true) or closed (false): an open one keeps the session alive. */
   readonly streamOpen: (sessionId: string, open: boolean) => Effect.Effect<void>
 }>()("mcp-gateway/mcp/LegacySessions") {
@@ -65,8 +78,10 @@ export class LegacySessions extends Context.Service<LegacySessions, {
       const sessions = new Map<string, McpSession>()
       const idleMillis = config.streaming.sessionTimeoutSeconds * 1000
 
-      const send = (mcp: McpSession, message: JSONRPCMessage, relatedRequestId?: RequestId) =>
-        Effect.tryPromise(() =>
+      const send = (mcp: McpSession, message: JSONRPCMessage, relatedRequestId?: RequestId): Effect.Effect<void> => {
+        const lean = relatedRequestId === undefined ? undefined : mcp.leanAnswers.get(relatedRequestId)
+        if (lean !== undefined) return Effect.sync(() => void Queue.offerUnsafe(lean, message))
+        return Effect.tryPromise(() =>
           mcp.transport.send(message, relatedRequestId === undefined ? undefined : { relatedRequestId })
         ).pipe(
           // The stream it belonged to is gone (the client left): a request's stream ends with its answer, and
@@ -77,6 +92,7 @@ export class LegacySessions extends Context.Service<LegacySessions, {
               : Effect.ignore(Effect.tryPromise(() => mcp.transport.send(message)))
           )
         )
+      }
 
       const answered = (mcp: McpSession, id: RequestId) => {
         mcp.inFlight.delete(id)
@@ -138,6 +154,27 @@ export class LegacySessions extends Context.Service<LegacySessions, {
         }
       })
 
+      /**
+       * A client's request into its session. Its answer (or a JSON-RPC error now, if the session refuses it) comes
+       * through `send`, related to the request.
+       */
+      const submitRequest = (mcp: McpSession, message: JSONRPCRequest) =>
+        Effect.gen(function*() {
+          mcp.inFlight.set(message.id, serverNamed(message, mcp.client))
+          const token = message.params?._meta?.progressToken
+          if (typeof token === "string" || typeof token === "number") mcp.progressTokens.set(token, message.id)
+          const submitted = yield* Effect.result(mcp.session.submit(message))
+          if (submitted._tag === "Failure") {
+            answered(mcp, message.id)
+            const error = submitted.failure
+            const refusal = JsonRpcErrors.errorMessage(message.id, JsonRpcErrors.codeOfSubmitError(error._tag), error.message)
+            return yield* send(mcp, refusal, message.id)
+          }
+          const requestId = submitted.success.request_id
+          // Still in flight: its answer (or the error event that replaces it) is yet to come.
+          if (requestId !== null && mcp.inFlight.has(message.id)) mcp.clientIds.set(requestId, message.id)
+        })
+
       /** A message from the client: the handshake and pings are answered here, the rest goes to the session. */
       const receive = (mcp: McpSession, message: JSONRPCMessage, servers: Parameters<typeof ServerIdentity.capabilities>[0]) =>
         Effect.gen(function*() {
@@ -148,25 +185,7 @@ export class LegacySessions extends Context.Service<LegacySessions, {
             return yield* send(mcp, { jsonrpc: "2.0", id: message.id, result: {} }, message.id)
           }
           if ("method" in message && message.method === "notifications/initialized") return
-          if ("method" in message && "id" in message) {
-            mcp.inFlight.set(message.id, serverNamed(message, mcp.client))
-            const token = message.params?._meta?.progressToken
-            if (typeof token === "string" || typeof token === "number") mcp.progressTokens.set(token, message.id)
-            const submitted = yield* Effect.result(mcp.session.submit(message))
-            if (submitted._tag === "Failure") {
-              answered(mcp, message.id)
-              const error = submitted.failure
-              return yield* send(
-                mcp,
-                JsonRpcErrors.errorMessage(message.id, JsonRpcErrors.codeOfSubmitError(error._tag), error.message),
-                message.id
-              )
-            }
-            const requestId = submitted.success.request_id
-            // Still in flight: its answer (or the error event that replaces it) is yet to come.
-            if (requestId !== null && mcp.inFlight.has(message.id)) mcp.clientIds.set(requestId, message.id)
-            return
-          }
+          if ("method" in message && "id" in message) return yield* submitRequest(mcp, message)
           // Notifications (cancellation, roots changed) and answers to a backend's requests.
           yield* Effect.ignore(mcp.session.submit(message))
         })
@@ -205,6 +224,7 @@ export class LegacySessions extends Context.Service<LegacySessions, {
           inFlight: new Map(),
           clientIds: new Map(),
           progressTokens: new Map(),
+          leanAnswers: new Map(),
           lastActivity: yield* Clock.currentTimeMillis,
           openStreams: 0
         }
@@ -233,6 +253,33 @@ export class LegacySessions extends Context.Service<LegacySessions, {
         return yield* Effect.promise(() => mcp.transport.handleRequest(request, { parsedBody: body }))
       })
 
+      const lean = Effect.fn("LegacySessions.lean")(function*(client: Client, sessionId: string, request: JSONRPCRequest) {
+        const mcp = sessions.get(sessionId)
+        if (mcp === undefined || mcp.client.id !== client.id) return undefined
+        yield* touch(mcp)
+        if (request.method === "ping") return HttpServerResponse.jsonUnsafe({ jsonrpc: "2.0", id: request.id, result: {} })
+        if (mcp.inFlight.has(request.id)) {
+          const duplicate = JsonRpcErrors.errorMessage(request.id, JsonRpcErrors.InvalidRequest, `request id ${String(request.id)} is already in flight`)
+          return HttpServerResponse.jsonUnsafe(duplicate)
+        }
+        const answers = yield* Queue.unbounded<JSONRPCMessage>()
+        mcp.leanAnswers.set(request.id, answers)
+        const forget = Effect.sync(() => void mcp.leanAnswers.delete(request.id))
+        yield* submitRequest(mcp, request)
+        const first = yield* Queue.take(answers).pipe(Effect.onInterrupt(() => forget))
+        if (isAnswer(first)) {
+          yield* forget
+          return HttpServerResponse.jsonUnsafe(first)
+        }
+        // Something comes before the answer: the answer becomes a stream of it all.
+        const rest = Stream.fromQueue(answers).pipe(Stream.takeUntil(isAnswer))
+        const body = Stream.concat(Stream.succeed(first), rest).pipe(
+          Stream.map((message) => encoder.encode(`event: message\ndata: ${JSON.stringify(message)}\n\n`)),
+          Stream.ensuring(forget)
+        )
+        return HttpServerResponse.stream(body, { contentType: "text/event-stream", headers: { "cache-control": "no-cache" } })
+      })
+
       const streamOpen = (sessionId: string, open: boolean) =>
         Effect.gen(function*() {
           const mcp = sessions.get(sessionId)
@@ -257,7 +304,7 @@ export class LegacySessions extends Context.Service<LegacySessions, {
         Effect.forEach([...sessions.values()], (mcp) => Effect.promise(() => mcp.transport.close()), { discard: true })
       )
 
-      return LegacySessions.of({ initialize, handle, streamOpen })
+      return LegacySessions.of({ initialize, handle, lean, streamOpen })
     })
   )
 }

@@ -14,6 +14,7 @@ import * as Guards from "./Guards.ts"
 import * as JsonRpcErrors from "./JsonRpcErrors.ts"
 import { LegacySessions } from "./LegacySessions.ts"
 import { ModernRequests } from "./ModernRequests.ts"
+import * as ServerIdentity from "./ServerIdentity.ts"
 
 /** The largest `/mcp` body: the SDK's own default (4 MiB). */
 const maxBodyBytes = 4 * 1024 * 1024
@@ -36,6 +37,17 @@ const fromWeb = (response: Response, onStream?: (open: boolean) => Effect.Effect
   )
   return HttpServerResponse.setBody(converted, HttpBody.stream(stream, body.contentType))
 }
+
+/**
+ * A POST the lean path can serve: one JSON-RPC request (not a batch, a response or a notification), of a protocol
+ * revision the gateway speaks. Anything else takes the SDK transport, which judges it in full.
+ */
+const isLeanCandidate = (body: unknown, version: string | undefined): body is JSONRPCRequest =>
+  typeof body === "object" && body !== null && !Array.isArray(body) &&
+  (body as { jsonrpc?: unknown }).jsonrpc === "2.0" && typeof (body as { method?: unknown }).method === "string" &&
+  (typeof (body as { id?: unknown }).id === "string" || typeof (body as { id?: unknown }).id === "number") &&
+  (body as { method: string }).method !== "initialize" &&
+  version !== undefined && (ServerIdentity.legacyVersions as ReadonlyArray<string>).includes(version)
 
 const header = (request: HttpServerRequest.HttpServerRequest, name: string): string | undefined => request.headers[name]
 
@@ -83,8 +95,14 @@ export const McpRoute = HttpRouter.add(
     }
 
     const legacy = yield* LegacySessions
-    const web = yield* HttpServerRequest.toWeb(request).pipe(Effect.orDie)
     const sessionId = header(request, "mcp-session-id")
+    // The hot path: one request of an open session, served without the SDK transport (same answers, fewer steps).
+    const accept = header(request, "accept") ?? ""
+    const acceptsBoth = accept.includes("application/json") && accept.includes("text/event-stream")
+    if (sessionId !== undefined && acceptsBoth && isLeanCandidate(body, header(request, "mcp-protocol-version"))) {
+      return (yield* legacy.lean(client.value, sessionId, body)) ?? unknownSession
+    }
+    const web = yield* HttpServerRequest.toWeb(request).pipe(Effect.orDie)
     if (sessionId === undefined) {
       if (request.method === "POST" && isInitializeRequest(body)) {
         return fromWeb(yield* legacy.initialize(client.value, web, body, body as unknown as JSONRPCRequest))
