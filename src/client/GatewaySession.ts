@@ -39,7 +39,7 @@ export interface ReconnectingDetail {
   /** 1 for the first attempt since the stream last delivered an event. */
   readonly attempt: number
   readonly delayMs: number
-  /** What the next GET sends as `Last-Event-ID` (undefined before the first event). */
+  /** What the next GET sends as `Last-Event-ID`: the last event's id (`"0"` before the first event). */
   readonly lastEventId: string | undefined
   readonly cause: unknown
 }
@@ -160,7 +160,7 @@ export class GatewaySession extends EventTarget {
   /** No more reconnects: `close()` was called or the gateway sent `closed`. */
   #ending = false
   /** Aborts the current GET and any backoff wait. */
-  #stop = new AbortController()
+  readonly #stop = new AbortController()
   #loop: Promise<void> = Promise.resolve()
   #closing: Promise<void> | undefined
 
@@ -204,7 +204,11 @@ export class GatewaySession extends EventTarget {
    * {@link GatewayEventError} (the gateway's `error` event for it), {@link RequestTimeoutError},
    * {@link SessionClosedError}, or {@link GatewayHttpError} (the POST was refused).
    */
-  async request<R = unknown>(method: string, params?: Record<string, unknown>, options: RequestOptions = {}): Promise<R> {
+  async request<R = unknown>(
+    method: string,
+    params?: Record<string, unknown>,
+    options: RequestOptions = {}
+  ): Promise<R> {
     this.#assertOpen()
     const id = this.#nextId++
     const timeoutMs = options.timeoutMs ?? this.#options.requestTimeoutMs
@@ -364,7 +368,8 @@ export class GatewaySession extends EventTarget {
       this.#eventsThisConnection = 0
       try {
         const headers: Record<string, string> = { accept: "text/event-stream" }
-        if (this.#parser.lastEventId !== "") headers["last-event-id"] = this.#parser.lastEventId
+        const resumeFrom = this.#resumeFrom(first)
+        if (resumeFrom !== undefined) headers["last-event-id"] = resumeFrom
         const response = await this.#http.send(this.#created.stream_url, { headers, signal: this.#stop.signal })
         if (response.status !== 200 || response.body === null) {
           final = finalStatuses.has(response.status)
@@ -402,9 +407,19 @@ export class GatewaySession extends EventTarget {
       this.#emit("stream-error", { error: cause, willReconnect: true })
       attempt++
       const delayMs = this.#backoff(attempt)
-      this.#emit("reconnecting", { attempt, delayMs, lastEventId: this.lastEventId, cause })
+      this.#emit("reconnecting", { attempt, delayMs, lastEventId: this.#resumeFrom(false), cause })
       await wait(delayMs, this.#stop.signal)
+      // close() was called while waiting: the session is being deleted, there is nothing to reopen.
+      if (this.#ending) break
     }
+  }
+
+  /** The `Last-Event-ID` to open the stream with. */
+  #resumeFrom(first: boolean): string | undefined {
+    if (this.#parser.lastEventId !== "") return this.#parser.lastEventId
+    // Without the header the gateway resumes after the events the dropped stream took, which may never have
+    // arrived; its ids start at 1, so 0 asks for everything it still has.
+    return first ? undefined : "0"
   }
 
   /** Exponential from `retry:` (or `initialDelayMs`), capped, with jitter. */

@@ -1,5 +1,6 @@
 /**
- * The wire shapes the client needs: JSON-RPC 2.0 messages, the session API's bodies and its SSE events
+ * The wire shapes the client needs (optional fields also admit `undefined`, so the MCP SDK's types are readable as
+ * these): JSON-RPC 2.0 messages, the session API's bodies and its SSE events
  * (docs/session-api.md). Declared here rather than imported so the client has no dependencies.
  */
 
@@ -15,13 +16,13 @@ export interface JsonRpcRequest {
   readonly jsonrpc: "2.0"
   readonly id: JsonRpcId
   readonly method: string
-  readonly params?: { readonly [key: string]: unknown }
+  readonly params?: { readonly [key: string]: unknown } | undefined
 }
 
 export interface JsonRpcNotification {
   readonly jsonrpc: "2.0"
   readonly method: string
-  readonly params?: { readonly [key: string]: unknown }
+  readonly params?: { readonly [key: string]: unknown } | undefined
 }
 
 export interface JsonRpcSuccess {
@@ -32,7 +33,8 @@ export interface JsonRpcSuccess {
 
 export interface JsonRpcFailure {
   readonly jsonrpc: "2.0"
-  readonly id: JsonRpcId | null
+  /** null or absent when the request could not be read (JSON-RPC 2.0, §5). */
+  readonly id?: JsonRpcId | null | undefined
   readonly error: JsonRpcErrorObject
 }
 

@@ -10,7 +10,10 @@
  * session.addEventListener("notification", (e) => console.log(e.detail.server_id, e.detail.notification))
  * // A backend asks the client something (sampling, elicitation, roots): answer with the request's id.
  * session.addEventListener("request", (e) => {
- *   void session.respond(e.detail.request.id, { role: "assistant", content: { type: "text", text: "hi" }, model: "m" })
+ *   const { id, method } = e.detail.request
+ *   void (method === "sampling/createMessage"
+ *     ? session.respond(id, { role: "assistant", content: { type: "text", text: "hi" }, model: "m" })
+ *     : session.respond(id, { error: { code: -32601, message: `${method} is not supported` } }))
  * })
  *
  * const { tools } = await session.listTools()             // every server's tools, names namespaced
