@@ -7,6 +7,7 @@ import { EraCache } from "./backend/EraCache.ts"
 import { Watchdog } from "./backend/Watchdog.ts"
 import type { Config } from "./config/ConfigSchema.ts"
 import { GatewayConfig } from "./config/GatewayConfig.ts"
+import { DemoRoutes } from "./demo/DemoRoutes.ts"
 import { Authenticator } from "./http/Auth.ts"
 import { HealthRoute, NotFoundRoute } from "./http/HealthRoute.ts"
 import { OpenApiRoute } from "./http/OpenApi.ts"
@@ -18,7 +19,7 @@ import { ToolCatalog } from "./search/ToolCatalog.ts"
 import { SessionManager } from "./session/SessionManager.ts"
 
 /** Every route the gateway serves. */
-export const Routes = Layer.mergeAll(HealthRoute, OpenApiRoute, SessionRoutes, McpRoute, NotFoundRoute)
+export const Routes = Layer.mergeAll(HealthRoute, OpenApiRoute, SessionRoutes, McpRoute, DemoRoutes, NotFoundRoute)
 
 /** The backend fleet for a config: the pool and what it needs (watchdog, era cache). */
 export const backendsLayer = (config: Config) =>

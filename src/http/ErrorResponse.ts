@@ -1,5 +1,6 @@
 import { Cause, Effect } from "effect"
 import { HttpServerResponse } from "effect/http"
+import type { DemoBuildFailed } from "../demo/DemoErrors.ts"
 import type { AmbiguousMethod, Forbidden } from "../routing/RoutingErrors.ts"
 import type {
   DuplicateRequestId,
@@ -24,6 +25,7 @@ export type ApiError =
   | DuplicateRequestId
   | UnknownResponse
   | RouteNotFound
+  | DemoBuildFailed
 
 // `satisfies` keeps the table exhaustive: an error added to ApiError without a status does not compile.
 const statusOf = {
@@ -38,7 +40,8 @@ const statusOf = {
   TooManyRequests: [429, "too_many_requests"],
   DuplicateRequestId: [400, "invalid_request"],
   UnknownResponse: [400, "invalid_request"],
-  RouteNotFound: [404, "not_found"]
+  RouteNotFound: [404, "not_found"],
+  DemoBuildFailed: [503, "demo_unavailable"]
 } as const satisfies Record<ApiError["_tag"], readonly [number, string]>
 
 /** The HTTP status and wire code of an error, as `toErrorResponse` answers it. */

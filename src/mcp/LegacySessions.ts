@@ -35,6 +35,10 @@ interface McpSession {
   readonly progressTokens: Map<string | number, RequestId>
   /** Requests served on the lean path: what belongs on their answer goes to their queue, not the transport. */
   readonly leanAnswers: Map<RequestId, Queue.Queue<JSONRPCMessage>>
+  /** The lean path's SSE answers not finished yet, by stream id: a dropped one resumes with `Last-Event-ID`. */
+  readonly leanStreams: Map<string, { readonly requestId: RequestId; readonly messages: Queue.Queue<JSONRPCMessage> }>
+  /** What resumption replays, for the SDK transport's streams and the lean path's alike. */
+  readonly eventStore: BoundedEventStore
   lastActivity: number
   openStreams: number
 }
@@ -66,6 +70,8 @@ export class LegacySessions extends Context.Service<LegacySessions, {
    * questions) ending with it. Undefined when it is not this client's open session.
    */
   readonly lean: (client: Client, sessionId: string, request: JSONRPCRequest) => Effect.Effect<HttpServerResponse.HttpServerResponse | undefined>
+  /** A GET resuming a lean answer stream from `Last-Event-ID`; undefined when there is no such stream of this client. */
+  readonly resumeLean: (client: Client, sessionId: string, lastEventId: string) => Effect.Effect<HttpServerResponse.HttpServerResponse | undefined>
   /** A GET stream of the session opened (true) or closed (false): an open one keeps the session alive. */
   readonly streamOpen: (sessionId: string, open: boolean) => Effect.Effect<void>
 }>()("mcp-gateway/mcp/LegacySessions") {
@@ -76,6 +82,7 @@ export class LegacySessions extends Context.Service<LegacySessions, {
       const manager = yield* SessionManager
       const run = yield* FiberSet.makeRuntime<never>()
       const sessions = new Map<string, McpSession>()
+      let leanCounter = 0
       const idleMillis = config.streaming.sessionTimeoutSeconds * 1000
 
       const send = (mcp: McpSession, message: JSONRPCMessage, relatedRequestId?: RequestId): Effect.Effect<void> => {
@@ -210,9 +217,10 @@ export class LegacySessions extends Context.Service<LegacySessions, {
           )
         }
         const { session, servers } = created.success
+        const eventStore = new BoundedEventStore(config.streaming.maxPendingEvents)
         const transport = new WebStandardStreamableHTTPServerTransport({
           sessionIdGenerator: () => session.id,
-          eventStore: new BoundedEventStore(config.streaming.maxPendingEvents),
+          eventStore,
           // A DELETE from the client ends the gateway session too.
           onsessionclosed: () => void run(session.close("client"))
         })
@@ -225,6 +233,8 @@ export class LegacySessions extends Context.Service<LegacySessions, {
           clientIds: new Map(),
           progressTokens: new Map(),
           leanAnswers: new Map(),
+          leanStreams: new Map(),
+          eventStore,
           lastActivity: yield* Clock.currentTimeMillis,
           openStreams: 0
         }
@@ -271,13 +281,49 @@ export class LegacySessions extends Context.Service<LegacySessions, {
           yield* forget
           return HttpServerResponse.jsonUnsafe(first)
         }
-        // Something comes before the answer: the answer becomes a stream of it all.
-        const rest = Stream.fromQueue(answers).pipe(Stream.takeUntil(isAnswer))
-        const body = Stream.concat(Stream.succeed(first), rest).pipe(
-          Stream.map((message) => encoder.encode(`event: message\ndata: ${JSON.stringify(message)}\n\n`)),
-          Stream.ensuring(forget)
+        // Something comes before the answer: the answer becomes a stream of it all, resumable like the SDK's.
+        const streamId = `lean-${++leanCounter}`
+        mcp.leanStreams.set(streamId, { requestId: request.id, messages: answers })
+        return leanResponse(mcp, streamId, Stream.succeed(first))
+      })
+
+      /**
+       * A lean answer stream: `before` (what was already taken, or replayed), then the request's messages until its
+       * answer. Each is stored before it is written, so a client that loses the stream gets the rest by resuming
+       * from the last id it saw; only once the answer is out is the request forgotten.
+       */
+      const leanResponse = (mcp: McpSession, streamId: string, before: Stream.Stream<JSONRPCMessage | readonly [string, JSONRPCMessage]>) => {
+        const entry = mcp.leanStreams.get(streamId)
+        const live = entry === undefined ? Stream.empty : Stream.fromQueue(entry.messages)
+        const forget = Effect.sync(() => {
+          mcp.leanStreams.delete(streamId)
+          if (entry !== undefined) mcp.leanAnswers.delete(entry.requestId)
+        })
+        const stored = (message: JSONRPCMessage | readonly [string, JSONRPCMessage]) =>
+          Array.isArray(message)
+            ? Effect.succeed(message as readonly [string, JSONRPCMessage])
+            : Effect.map(Effect.promise(() => mcp.eventStore.storeEvent(streamId, message as JSONRPCMessage)), (id) => [id, message as JSONRPCMessage] as const)
+        const body = Stream.concat(before, live).pipe(
+          Stream.mapEffect(stored),
+          Stream.takeUntil(([, message]) => isAnswer(message)),
+          Stream.map(([id, message]) => encoder.encode(`id: ${id}\nevent: message\ndata: ${JSON.stringify(message)}\n\n`)),
+          // Only a stream that wrote the answer ends the request; one the client dropped stays resumable.
+          Stream.concat(Stream.fromEffect(forget).pipe(Stream.drain))
         )
         return HttpServerResponse.stream(body, { contentType: "text/event-stream", headers: { "cache-control": "no-cache" } })
+      }
+
+      const resumeLean = Effect.fn("LegacySessions.resumeLean")(function*(client: Client, sessionId: string, lastEventId: string) {
+        const mcp = sessions.get(sessionId)
+        if (mcp === undefined || mcp.client.id !== client.id) return undefined
+        yield* touch(mcp)
+        const replayed: Array<readonly [string, JSONRPCMessage]> = []
+        const streamId = yield* Effect.promise(() =>
+          mcp.eventStore.replayEventsAfter(lastEventId, { send: async (id, message) => void replayed.push([id, message]) })
+            .catch(() => undefined)
+        )
+        if (streamId === undefined) return undefined
+        return leanResponse(mcp, streamId, Stream.fromIterable(replayed))
       })
 
       const streamOpen = (sessionId: string, open: boolean) =>
@@ -304,7 +350,7 @@ export class LegacySessions extends Context.Service<LegacySessions, {
         Effect.forEach([...sessions.values()], (mcp) => Effect.promise(() => mcp.transport.close()), { discard: true })
       )
 
-      return LegacySessions.of({ initialize, handle, lean, streamOpen })
+      return LegacySessions.of({ initialize, handle, lean, resumeLean, streamOpen })
     })
   )
 }

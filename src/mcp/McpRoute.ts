@@ -102,6 +102,11 @@ export const McpRoute = HttpRouter.add(
     if (sessionId !== undefined && acceptsBoth && isLeanCandidate(body, header(request, "mcp-protocol-version"))) {
       return (yield* legacy.lean(client.value, sessionId, body)) ?? unknownSession
     }
+    // A lean answer stream the client lost, resumed.
+    const lastEventId = header(request, "last-event-id")
+    if (request.method === "GET" && sessionId !== undefined && lastEventId?.startsWith("lean-") === true) {
+      return (yield* legacy.resumeLean(client.value, sessionId, lastEventId)) ?? unknownSession
+    }
     const web = yield* HttpServerRequest.toWeb(request).pipe(Effect.orDie)
     if (sessionId === undefined) {
       if (request.method === "POST" && isInitializeRequest(body)) {
