@@ -154,6 +154,30 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("/mc
       })))
   }
 
+  for (const era of ["legacy", "auto"] as const) {
+    it.effect(`a client (${era}) that gives up on a call stops it at the backend`, () =>
+      Effect.scoped(Effect.gen(function*() {
+        const client = yield* connect({ token, era })
+        const aborted = () =>
+          Effect.promise(() => client.callTool({ name: "fixture__aborted", arguments: {} })).pipe(
+            Effect.map((result) => Number((result.content as Array<{ text: string }>)[0]?.text))
+          )
+        const before = yield* aborted()
+        const controller = new AbortController()
+        const call = client.callTool({ name: "fixture__slow", arguments: { ms: 10_000 } }, { signal: controller.signal }).catch(() => "aborted")
+        yield* Effect.sleep("300 millis")
+        controller.abort()
+        assert.strictEqual(yield* Effect.promise(() => call), "aborted")
+        // Legacy: the client's notifications/cancelled; modern: its closed response stream.
+        let after = before
+        for (let attempt = 0; attempt < 40 && after === before; attempt++) {
+          yield* Effect.sleep("50 millis")
+          after = yield* aborted()
+        }
+        assert.strictEqual(after, before + 1)
+      })))
+  }
+
   it.effect("two clients at once; a token allowed one server sees only that server's tools", () =>
     Effect.scoped(Effect.gen(function*() {
       const [wide, narrow] = [yield* connect({ token, era: "legacy" }), yield* connect({ token: narrowToken, era: "auto" })]
