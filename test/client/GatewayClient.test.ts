@@ -1,6 +1,5 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { HttpServer } from "effect/http"
 import {
   type FetchLike,
   GatewayClient,
@@ -17,7 +16,7 @@ import {
 } from "../../src/client/index.ts"
 import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
 import * as Fixtures from "../fixtures/Fixtures.ts"
-import { gatewayLayer, sampled } from "../support/GatewayHttp.ts"
+import { gatewayLayer, sampled, serverUrl } from "../support/GatewayHttp.ts"
 
 const token = "client-lib-token-0123456789"
 const config: ConfigFile = {
@@ -30,10 +29,7 @@ const config: ConfigFile = {
 }
 
 /** The test gateway's origin. */
-const baseUrl = Effect.gen(function*() {
-  const address = (yield* HttpServer.HttpServer).address
-  return `http://127.0.0.1:${"port" in address ? address.port : 0}`
-})
+const baseUrl = Effect.map(serverUrl(), (url) => url.origin)
 
 const eventNames = ["response", "chunk", "notification", "error", "request", "heartbeat", "closed"] as const
 

@@ -1,8 +1,7 @@
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { HttpServer } from "effect/http"
-import { gatewayLayer } from "../support/GatewayHttp.ts"
+import { gatewayLayer, serverUrl } from "../support/GatewayHttp.ts"
 import * as Processes from "../support/Processes.ts"
 import * as Suite from "./Suite.ts"
 
@@ -28,8 +27,8 @@ const againstGateway = (requirements: Suite.Requirements) =>
       streaming: { maxSessionsPerClient: 200 }
     })
     return yield* Effect.gen(function*() {
-      const address = (yield* HttpServer.HttpServer).address
-      const url = new URL(`http://localhost:${"port" in address ? address.port : 0}/mcp`)
+      // localhost: the suite's DNS-rebinding checks need a local name.
+      const url = new URL(`http://localhost:${(yield* serverUrl()).port}/mcp`)
       return yield* Suite.run({ url, requirements, expectedFailures: gatewayExpectedFailures })
     }).pipe(Effect.provide(layer))
   }))

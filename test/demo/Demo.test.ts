@@ -2,11 +2,10 @@ import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { HttpServer } from "effect/http"
 import { type Browser, chromium, type Page } from "playwright-core"
 import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
 import * as Fixtures from "../fixtures/Fixtures.ts"
-import { gatewayLayer } from "../support/GatewayHttp.ts"
+import { gatewayLayer, serverUrl } from "../support/GatewayHttp.ts"
 
 const chromiumPath = "/usr/bin/chromium"
 const hasChromium = existsSync(chromiumPath)
@@ -24,10 +23,7 @@ const config: ConfigFile = {
   streaming: { requestTimeoutSeconds: 20 }
 }
 
-const baseUrl = Effect.gen(function*() {
-  const address = (yield* HttpServer.HttpServer).address
-  return `http://127.0.0.1:${"port" in address ? address.port : 0}`
-})
+const baseUrl = Effect.map(serverUrl(), (url) => url.origin)
 
 /**
  * Headless Chromium for the length of the test, closed at the end whatever happens. Without the background

@@ -1,12 +1,11 @@
 import { assert, describe, it, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { HttpServer } from "effect/http"
 import * as EmbedLayers from "../../examples/embed-layers.ts"
 import * as McpSdkClient from "../../examples/mcp-sdk-client.ts"
 import * as NodeClient from "../../examples/node-client.ts"
 import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
 import * as Fixtures from "../fixtures/Fixtures.ts"
-import { gatewayLayer } from "../support/GatewayHttp.ts"
+import { gatewayLayer, serverUrl } from "../support/GatewayHttp.ts"
 
 // Each example runs as its user would run it, against a real gateway with a real server behind it, so none can
 // rot unnoticed.
@@ -16,10 +15,7 @@ const config: ConfigFile = {
   clients: { examples: { token, servers: "*" } }
 }
 
-const baseUrl = Effect.gen(function*() {
-  const address = (yield* HttpServer.HttpServer).address
-  return `http://127.0.0.1:${"port" in address ? address.port : 0}`
-})
+const baseUrl = Effect.map(serverUrl(), (url) => url.origin)
 
 layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("examples/", (it) => {
   it.effect("node-client.ts: a session over every server, its tools, a call, close", () =>

@@ -5,9 +5,9 @@ import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/cli
 import { NodeHttpServer } from "@effect/platform-node"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Layer } from "effect"
-import { HttpServer } from "effect/http"
 import * as ConfigLoader from "../../src/config/ConfigLoader.ts"
 import * as Gateway from "../../src/Gateway.ts"
+import { serverUrl } from "../support/GatewayHttp.ts"
 
 // The embedded default stack (everything, memory, filesystem: what `npm start` runs), behind /mcp, reached by SDK
 // v2 clients of both eras.
@@ -25,8 +25,7 @@ const defaultStack = Layer.unwrap(Effect.gen(function*() {
 const connect = (era: "auto" | "legacy") =>
   Effect.acquireRelease(
     Effect.gen(function*() {
-      const address = (yield* HttpServer.HttpServer).address
-      const url = new URL(`http://127.0.0.1:${"port" in address ? address.port : 0}/mcp`)
+      const url = yield* serverUrl("/mcp")
       const client = new Client({ name: "default-stack-test", version: "1.0.0" }, era === "auto" ? { versionNegotiation: { mode: "auto" } } : {})
       yield* Effect.promise(() =>
         client.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers: { Authorization: `Bearer ${token}` } } }))

@@ -4,10 +4,9 @@ import { dirname } from "node:path"
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client"
 import { assert, layer } from "@effect/vitest"
 import { Deferred, Effect, Exit } from "effect"
-import { HttpServer } from "effect/http"
 import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
 import * as Fixtures from "../fixtures/Fixtures.ts"
-import { gatewayLayer } from "../support/GatewayHttp.ts"
+import { gatewayLayer, serverUrl } from "../support/GatewayHttp.ts"
 
 const token = "mcp-endpoint-token-0123456789"
 const narrowToken = "mcp-narrow-token-0123456789"
@@ -28,10 +27,7 @@ const config: ConfigFile = {
 }
 
 /** The gateway's `/mcp` URL on the test server. */
-const mcpUrl = Effect.gen(function*() {
-  const address = (yield* HttpServer.HttpServer).address
-  return new URL(`http://127.0.0.1:${"port" in address ? address.port : 0}/mcp`)
-})
+const mcpUrl = serverUrl("/mcp")
 
 /** An SDK v2 client connected to `/mcp`, closed with the scope. */
 const connect = (options: { readonly token: string; readonly era: "legacy" | "auto" }) =>

@@ -1,9 +1,8 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
-import { HttpServer } from "effect/http"
 import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
 import * as Fixtures from "../fixtures/Fixtures.ts"
-import { gatewayLayer } from "../support/GatewayHttp.ts"
+import { gatewayLayer, serverUrl } from "../support/GatewayHttp.ts"
 
 const token = "mcp-expiry-token-0123456789"
 const config: ConfigFile = {
@@ -12,10 +11,7 @@ const config: ConfigFile = {
   streaming: { sessionTimeoutSeconds: 1 }
 }
 
-const mcpUrl = Effect.gen(function*() {
-  const address = (yield* HttpServer.HttpServer).address
-  return new URL(`http://127.0.0.1:${"port" in address ? address.port : 0}/mcp`)
-})
+const mcpUrl = serverUrl("/mcp")
 
 const headersFor = (sessionId?: string) => ({
   "content-type": "application/json",

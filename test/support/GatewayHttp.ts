@@ -1,7 +1,7 @@
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Stream } from "effect"
 import { Sse } from "effect/encoding"
-import { HttpClient, HttpClientRequest, HttpClientResponse } from "effect/http"
+import { HttpClient, HttpClientRequest, HttpClientResponse, HttpServer } from "effect/http"
 import * as ConfigLoader from "../../src/config/ConfigLoader.ts"
 import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
 import * as Gateway from "../../src/Gateway.ts"
@@ -14,6 +14,13 @@ export const gatewayLayer = (file: ConfigFile) =>
       Effect.map((config) => Gateway.serve(config))
     )
   ).pipe(Layer.provideMerge(NodeHttpServer.layerTest))
+
+/** The test server's address as a URL (`http://127.0.0.1:<port><path>`), for clients other than Effect's HttpClient. */
+export const serverUrl = (path = "") =>
+  Effect.gen(function*() {
+    const address = (yield* HttpServer.HttpServer).address
+    return new URL(`http://127.0.0.1:${"port" in address ? address.port : 0}${path}`)
+  })
 
 export interface Reply {
   readonly status: number
