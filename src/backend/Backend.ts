@@ -121,6 +121,11 @@ export interface Backend {
    */
   readonly subscribeNotifications: Effect.Effect<Stream.Stream<JSONRPCNotification>, never, Scope.Scope>
   /**
+   * The same for the `list_changed` notifications alone: what follows a server's lists (the tool catalog) without
+   * paying for every other notification (a log flood).
+   */
+  readonly subscribeListChanges: Effect.Effect<Stream.Stream<JSONRPCNotification>, never, Scope.Scope>
+  /**
    * Takes the backend's requests to the client side (sampling, elicitation, roots) for `owner` (a session)
    * while the caller's scope lasts. A request goes to the owner whose requests are in flight when it arrives
    * (the one that caused it), or to the only owner attached; when that cannot be told, or no owner is
@@ -255,6 +260,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     live: undefined
   })
   const notifications = yield* Effect.acquireRelease(PubSub.sliding<JSONRPCNotification>(publishCapacity), PubSub.shutdown)
+  const listChanges = yield* Effect.acquireRelease(PubSub.sliding<JSONRPCNotification>(publishCapacity), PubSub.shutdown)
   const resourceHolders = ResourceHolders.make()
 
   /** Owners taking the backend's requests: touched only synchronously (attach, detach, dispatch). */
@@ -283,7 +289,9 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     if (!("method" in message)) {
       if (typeof message.id === "number") current?.inFlight.settle(message.id, message)
     } else if (!("id" in message)) {
-      PubSub.publishUnsafe(notifications, withoutSubscriptionId(message))
+      const notification = withoutSubscriptionId(message)
+      PubSub.publishUnsafe(notifications, notification)
+      if (notification.method.endsWith("/list_changed")) PubSub.publishUnsafe(listChanges, notification)
     } else if (current === undefined) {
       return // a request during the handshake is the SDK Client's to answer
     } else if (message.method === "ping") {
@@ -663,6 +671,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     start,
     notify,
     subscribeNotifications: subscribe(notifications, (delta) => Ref.update(notificationListeners, (n) => n + delta)),
+    subscribeListChanges: subscribe(listChanges, () => Effect.void),
     resourceHolders,
     attachRequests: (owner, handler) =>
       Effect.acquireRelease(

@@ -114,7 +114,7 @@ export const make = Effect.fnUntraced(function*(requestTimeout: (serverId: strin
   const watch = (serverId: string, backend: Backend) =>
     Effect.gen(function*() {
       // Subscribed before the first listing, so a change during it is not missed.
-      const notifications = yield* backend.subscribeNotifications
+      const notifications = yield* backend.subscribeListChanges
       const changes = notifications.pipe(
         Stream.filter((n) => n.method === "notifications/tools/list_changed"),
         Stream.map(() => "changed" as const)
