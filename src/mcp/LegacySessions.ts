@@ -10,7 +10,7 @@ import {
   type RequestId,
   WebStandardStreamableHTTPServerTransport
 } from "@modelcontextprotocol/server"
-import { Clock, Context, Duration, Effect, FiberSet, Layer, Queue, Stream } from "effect"
+import { type Cause, Clock, Context, Duration, Effect, FiberSet, Layer, Queue, Stream } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { GatewayConfig } from "../config/GatewayConfig.ts"
 import type { Client } from "../http/Auth.ts"
@@ -34,9 +34,9 @@ interface McpSession {
   /** Progress tokens the client gave, to the request that gave them (progress goes on that request's stream). */
   readonly progressTokens: Map<string | number, RequestId>
   /** Requests served on the lean path: what belongs on their answer goes to their queue, not the transport. */
-  readonly leanAnswers: Map<RequestId, Queue.Queue<JSONRPCMessage>>
+  readonly leanAnswers: Map<RequestId, Queue.Queue<JSONRPCMessage, Cause.Done>>
   /** The lean path's SSE answers not finished yet, by stream id: a dropped one resumes with `Last-Event-ID`. */
-  readonly leanStreams: Map<string, { readonly requestId: RequestId; readonly messages: Queue.Queue<JSONRPCMessage> }>
+  readonly leanStreams: Map<string, { readonly requestId: RequestId; readonly messages: Queue.Queue<JSONRPCMessage, Cause.Done> }>
   /** What resumption replays, for the SDK transport's streams and the lean path's alike. */
   readonly eventStore: BoundedEventStore
   lastActivity: number
@@ -87,7 +87,12 @@ export class LegacySessions extends Context.Service<LegacySessions, {
 
       const send = (mcp: McpSession, message: JSONRPCMessage, relatedRequestId?: RequestId): Effect.Effect<void> => {
         const lean = relatedRequestId === undefined ? undefined : mcp.leanAnswers.get(relatedRequestId)
-        if (lean !== undefined) return Effect.sync(() => void Queue.offerUnsafe(lean, message))
+        if (lean !== undefined) {
+          // A client that stops reading an answer stream is closed like a slow session stream: `overflow`, never
+          // an unbounded buffer.
+          if (Queue.sizeUnsafe(lean) >= config.streaming.maxPendingEvents) return mcp.session.close("overflow")
+          return Effect.sync(() => void Queue.offerUnsafe(lean, message))
+        }
         return Effect.tryPromise(() =>
           mcp.transport.send(message, relatedRequestId === undefined ? undefined : { relatedRequestId })
         ).pipe(
@@ -141,8 +146,14 @@ export class LegacySessions extends Context.Service<LegacySessions, {
           case "request":
             return send(mcp, event.data.request, relatedTo(mcp, event.data.server_id))
           case "closed":
+            // The session is over: its streams end (the SDK's and the lean path's alike) and it is forgotten.
             return Effect.promise(() => mcp.transport.close()).pipe(
-              Effect.andThen(Effect.sync(() => void sessions.delete(mcp.session.id)))
+              Effect.andThen(Effect.sync(() => {
+                for (const answers of mcp.leanAnswers.values()) Queue.endUnsafe(answers)
+                mcp.leanAnswers.clear()
+                mcp.leanStreams.clear()
+                sessions.delete(mcp.session.id)
+              }))
             )
           default:
             // chunks (the merged answer follows) and heartbeats (the transport keeps streams alive itself)
@@ -272,11 +283,19 @@ export class LegacySessions extends Context.Service<LegacySessions, {
           const duplicate = JsonRpcErrors.errorMessage(request.id, JsonRpcErrors.InvalidRequest, `request id ${String(request.id)} is already in flight`)
           return HttpServerResponse.jsonUnsafe(duplicate)
         }
-        const answers = yield* Queue.unbounded<JSONRPCMessage>()
+        const answers = yield* Queue.unbounded<JSONRPCMessage, Cause.Done>()
         mcp.leanAnswers.set(request.id, answers)
         const forget = Effect.sync(() => void mcp.leanAnswers.delete(request.id))
         yield* submitRequest(mcp, request)
-        const first = yield* Queue.take(answers).pipe(Effect.onInterrupt(() => forget))
+        const taken = yield* Queue.take(answers).pipe(Effect.onInterrupt(() => forget), Effect.option)
+        // The session closed (expired, overflowed, the gateway stopping) before the answer came.
+        if (taken._tag === "None") {
+          return HttpServerResponse.jsonUnsafe(
+            JsonRpcErrors.errorMessage(request.id, JsonRpcErrors.InternalError, "the session closed before the answer came"),
+            { status: 404 }
+          )
+        }
+        const first = taken.value
         if (isAnswer(first)) {
           yield* forget
           return HttpServerResponse.jsonUnsafe(first)

@@ -1,0 +1,69 @@
+import { request as httpRequest } from "node:http"
+import { assert, layer } from "@effect/vitest"
+import { Effect } from "effect"
+import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
+import * as Fixtures from "../fixtures/Fixtures.ts"
+import { gatewayLayer, serverUrl } from "../support/GatewayHttp.ts"
+
+const token = "mcp-backpressure-token-0123456789"
+const config: ConfigFile = {
+  mcpServers: { fixture: { command: Fixtures.nodeBinary, args: [Fixtures.legacyServer] } },
+  clients: { tester: { token, servers: "*" } },
+  streaming: { maxPendingEvents: 100 }
+}
+
+const post = (body: unknown, sessionId?: string) =>
+  Effect.gen(function*() {
+    const url = yield* serverUrl("/mcp")
+    return yield* Effect.promise(() =>
+      fetch(url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          authorization: `Bearer ${token}`,
+          ...(sessionId === undefined ? {} : { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" })
+        },
+        body: JSON.stringify(body)
+      }).then(async (r) => ({ status: r.status, sessionId: r.headers.get("mcp-session-id") ?? undefined, text: await r.text() }))
+    )
+  })
+
+layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("/mcp back-pressure", (it) => {
+  it.effect("a client that stops reading its answer stream is closed with overflow, not buffered without bound", () =>
+    Effect.gen(function*() {
+      const opened = yield* post({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "slow", version: "1" } }
+      })
+      const sessionId = opened.sessionId!
+      const url = yield* serverUrl("/mcp")
+      // A call that streams 3,000 log messages of 2 KB: the client reads the head and then nothing.
+      const paused = yield* Effect.callback<() => void>((resume) => {
+        const req = httpRequest(url, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            accept: "application/json, text/event-stream",
+            authorization: `Bearer ${token}`,
+            "mcp-session-id": sessionId,
+            "mcp-protocol-version": "2025-11-25"
+          }
+        }, (res) => {
+          res.pause()
+          resume(Effect.succeed(() => req.destroy()))
+        })
+        req.end(JSON.stringify({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "fixture__flood", arguments: { count: 3000, size: 2000 } } }))
+      })
+      // The session ends (overflow): its id is unknown from then on.
+      let status = 200
+      for (let attempt = 0; attempt < 100 && status !== 404; attempt++) {
+        yield* Effect.sleep("100 millis")
+        status = (yield* post({ jsonrpc: "2.0", id: 3 + attempt, method: "ping" }, sessionId)).status
+      }
+      paused()
+      assert.strictEqual(status, 404)
+    }))
+})
