@@ -124,6 +124,12 @@ export interface Backend {
    * The same for the `list_changed` notifications alone: what follows a server's lists (the tool catalog) without
    * paying for every other notification (a log flood).
    */
+  /**
+   * The session a log message (`notifications/message`) belongs to, when the gateway can tell: it came on the
+   * stream of that session's call, or that session is the only one with calls in flight (or the only one attached).
+   * A shared server's other log messages belong to no session: they are never shown to another client.
+   */
+  readonly ownerOf: (notification: JSONRPCNotification) => string | undefined
   readonly subscribeListChanges: Effect.Effect<Stream.Stream<JSONRPCNotification>, never, Scope.Scope>
   /**
    * Takes the backend's requests to the client side (sampling, elicitation, roots) for `owner` (a session)
@@ -290,6 +296,10 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       if (typeof message.id === "number") current?.inFlight.settle(message.id, message)
     } else if (!("id" in message)) {
       const notification = withoutSubscriptionId(message)
+      if (notification.method === "notifications/message") {
+        const owner = cause ?? (current === undefined ? undefined : soleOwner(current))
+        if (owner !== undefined) owners.set(notification, owner)
+      }
       PubSub.publishUnsafe(notifications, notification)
       if (notification.method.endsWith("/list_changed")) PubSub.publishUnsafe(listChanges, notification)
     } else if (current === undefined) {
@@ -309,6 +319,16 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         })
       }
     }
+  }
+
+  /** Log messages' sessions, as far as known (weak: a message nobody holds any more is forgotten). */
+  const owners = new WeakMap<JSONRPCNotification, string>()
+
+  /** The one attached session with calls in flight, or the only one attached; else none (ambiguous). */
+  const soleOwner = (live: Live): string | undefined => {
+    const busy = [...live.inFlight.owners()].filter((owner) => requestHandlers.has(owner))
+    if (busy.length === 1) return busy[0]
+    return busy.length === 0 && requestHandlers.size === 1 ? [...requestHandlers.keys()][0] : undefined
   }
 
   /**
@@ -672,6 +692,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     notify,
     subscribeNotifications: subscribe(notifications, (delta) => Ref.update(notificationListeners, (n) => n + delta)),
     subscribeListChanges: subscribe(listChanges, () => Effect.void),
+    ownerOf: (notification) => owners.get(notification),
     resourceHolders,
     attachRequests: (owner, handler) =>
       Effect.acquireRelease(

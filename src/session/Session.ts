@@ -260,6 +260,11 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     const notifications = yield* backend.subscribeNotifications
     yield* notifications.pipe(
       Stream.runForEach((notification) => {
+        // A log message goes only to the session it belongs to: a shared server's logs may name another
+        // client's work.
+        if (notification.method === "notifications/message" && backend.ownerOf(notification) !== options.id) {
+          return Effect.void
+        }
         if (notification.method === "notifications/progress") {
           // Progress belongs to the request that asked for it, under the token this session gave it.
           const token = notification.params?.progressToken
