@@ -62,7 +62,11 @@ interface Hub {
   /** the session's `request_id`s back to the unique ids (an error event names only the former) */
   readonly requestIds: Map<string, string>
   /** open `subscriptions/listen` streams: each gets what its filter asks for */
-  readonly listeners: Set<{ readonly filter: ListenFilter.Filter; readonly send: (notification: JSONRPCNotification) => void }>
+  readonly listeners: Set<{
+    readonly filter: ListenFilter.Filter
+    readonly send: (notification: JSONRPCNotification) => void
+    readonly end: () => void
+  }>
   /** resource subscriptions the hub holds for its listen streams, with how many streams hold each */
   readonly subscriptions: Map<string, number>
   /** whether the hub has listed resources (it routes a subscription by its URI through them) */
@@ -157,6 +161,7 @@ export class ModernRequests extends Context.Service<ModernRequests, {
             if (waiting !== undefined) Queue.offerUnsafe(waiting.outcomes, { _tag: "Answer", response })
           } else if (event.event === "error" && event.data.request_id !== undefined) {
             const id = hub.requestIds.get(event.data.request_id)
+            hub.requestIds.delete(event.data.request_id)
             const waiting = id === undefined ? undefined : hub.waiting.get(id)
             if (id === undefined || waiting === undefined) return Effect.void
             const { code, message, data } = event.data.error
@@ -180,10 +185,12 @@ export class ModernRequests extends Context.Service<ModernRequests, {
           } else if (event.event === "request") {
             // A legacy backend asks the client something while serving one of its calls: the call answers
             // `input_required`, and the client's retry carries the answer back (see `call`).
-            let asker: Waiting | undefined
-            for (const waiting of hub.waiting.values()) {
-              if (waiting.serverId === undefined || waiting.serverId === event.data.server_id) asker = waiting
-            }
+            // The asking call: the one whose progress token the question echoes, else the only call in flight to
+            // that server. Two candidates are ambiguous: the backend is refused rather than the wrong call asked.
+            const token = event.data.request.params?._meta?.progressToken
+            const echoed = typeof token === "string" ? hub.waiting.get(token) : undefined
+            const candidates = [...hub.waiting.values()].filter((waiting) => waiting.serverId === event.data.server_id)
+            const asker = echoed ?? (candidates.length === 1 ? candidates[0] : undefined)
             if (asker !== undefined) Queue.offerUnsafe(asker.outcomes, { _tag: "Ask", request: event.data.request })
             else {
               const refusal = "no request of this client is waiting for the answer"
@@ -195,12 +202,29 @@ export class ModernRequests extends Context.Service<ModernRequests, {
             for (const listener of hub.listeners) {
               if (ListenFilter.wants(listener.filter, event.data.notification)) listener.send(event.data.notification)
             }
+          } else if (event.event === "closed") {
+            // The hub is gone (overflow, shutdown): every call still waiting is answered, every listen stream ends,
+            // and the client's next request makes a new hub.
+            if (hubs.get(hub.client.id) === hub) hubs.delete(hub.client.id)
+            for (const [id, waiting] of hub.waiting) {
+              const message = `the gateway session serving this client's requests closed (${event.data.reason}); send the request again`
+              Queue.offerUnsafe(waiting.outcomes, { _tag: "Answer", response: JsonRpcErrors.errorMessage(id, JsonRpcErrors.InternalError, message) })
+            }
+            for (const listener of hub.listeners) listener.end()
+            hub.listeners.clear()
           }
           return Effect.void
         })
 
       /** The client's hub, made (once, even under concurrent first requests) when missing or closed. */
       const hubOf = (client: Client) =>
+        Effect.suspend(() => {
+          // The common case takes no lock: only making a hub (which waits for the servers to settle) is serialised.
+          const existing = hubs.get(client.id)
+          return existing !== undefined ? Effect.succeed(existing) : makeHub(client)
+        })
+
+      const makeHub = (client: Client) =>
         lock.withPermits(1)(Effect.gen(function*() {
           const existing = hubs.get(client.id)
           if (existing !== undefined && !(yield* existing.session.isClosed)) return existing
@@ -289,7 +313,10 @@ export class ModernRequests extends Context.Service<ModernRequests, {
           // The client went away (its response stream closed): the backend stops working on the call.
           Effect.onInterrupt(() =>
             Effect.andThen(
-              Effect.sync(() => void hub.waiting.delete(unique)),
+              Effect.sync(() => {
+                hub.waiting.delete(unique)
+                for (const [requestId, id] of hub.requestIds) if (id === unique) hub.requestIds.delete(requestId)
+              }),
               Effect.ignore(hub.session.submit({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: unique } }))
             )
           ),
@@ -338,7 +365,11 @@ export class ModernRequests extends Context.Service<ModernRequests, {
         const notifications = Stream.callback<JSONRPCNotification>((queue) =>
           Effect.acquireRelease(
             Effect.gen(function*() {
-              const listener = { filter, send: (n: JSONRPCNotification) => void Queue.offerUnsafe(queue, ListenFilter.stamp(n, request.id)) }
+              const listener = {
+                filter,
+                send: (n: JSONRPCNotification) => void Queue.offerUnsafe(queue, ListenFilter.stamp(n, request.id)),
+                end: () => void Queue.endUnsafe(queue)
+              }
               hub.listeners.add(listener)
               for (const uri of filter.resourceSubscriptions ?? []) yield* holdResource(hub, uri)
               return listener

@@ -174,6 +174,22 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("/mc
       })))
   }
 
+  it.effect("a modern client's two calls to one server: a backend question that could be either's is refused, not misrouted", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const client = yield* connect({ token, era: "auto" })
+      client.setRequestHandler("sampling/createMessage", async () => ({
+        role: "assistant" as const,
+        content: { type: "text" as const, text: "wrongly asked" },
+        model: "test-model"
+      }))
+      const slow = client.callTool({ name: "fixture__slow", arguments: { ms: 800 } })
+      yield* Effect.sleep("100 millis")
+      const asked = yield* Effect.promise(() => client.callTool({ name: "fixture__ask", arguments: { prompt: "which call?" } }))
+      // Neither hangs: the question is refused (the fixture says it gave up), and the slow call answers normally.
+      assert.include(JSON.stringify(asked.content), "gave up")
+      assert.include(JSON.stringify((yield* Effect.promise(() => slow)).content), "done after 800ms")
+    })))
+
   it.effect("two clients at once; a token allowed one server sees only that server's tools", () =>
     Effect.scoped(Effect.gen(function*() {
       const [wide, narrow] = [yield* connect({ token, era: "legacy" }), yield* connect({ token: narrowToken, era: "auto" })]
