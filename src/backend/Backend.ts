@@ -190,8 +190,11 @@ const isSessionLost = (error: unknown, live: Live) =>
   live.connection.transport.sessionId !== undefined &&
   (error.data.status === 404 || (error.data.status === 400 && /session/i.test(String(error.data.text ?? error.message))))
 
-/** A 400 or 404 from an HTTP backend, with the JSON-RPC error in its body if there is one. */
-const refusalOf = (error: unknown) => {
+/**
+ * A 400 or 404 from an HTTP backend, with the JSON-RPC error in its body if there is one (its message redacted: a
+ * server may echo a header the gateway sent it).
+ */
+const refusalOf = (error: unknown, redact: (text: string) => string) => {
   if (!(error instanceof SdkHttpError) || (error.data.status !== 400 && error.data.status !== 404)) return {}
   let parsed: unknown
   try {
@@ -201,7 +204,7 @@ const refusalOf = (error: unknown) => {
   }
   const body = typeof parsed === "object" && parsed !== null ? (parsed as { error?: { code?: unknown; message?: unknown } }).error : undefined
   const jsonRpc = typeof body?.code === "number" && typeof body.message === "string"
-    ? { error: { code: body.code, message: body.message } }
+    ? { error: { code: body.code, message: redact(body.message) } }
     : {}
   return { refusal: { status: error.data.status, ...jsonRpc } }
 }
@@ -287,7 +290,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const failure = (live: Live, method: string, error: unknown): RequestFailure =>
     isSessionLost(error, live)
       ? new SessionLost()
-      : new BackendSendFailed({ serverId, method, reason: redact(Connection.describe(error)), ...refusalOf(error) })
+      : new BackendSendFailed({ serverId, method, reason: redact(Connection.describe(error)), ...refusalOf(error, redact) })
 
   /** Called synchronously by the transport for every message the backend sends. */
   const dispatch = (live: () => Live | undefined, cause?: string) => (message: JSONRPCMessage) => {

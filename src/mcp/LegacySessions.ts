@@ -204,6 +204,15 @@ export class LegacySessions extends Context.Service<LegacySessions, {
           }
           if ("method" in message && message.method === "notifications/initialized") return
           if ("method" in message && "id" in message) return yield* submitRequest(mcp, message)
+          // A request the client cancels will get no answer: forget it here too, or later traffic would be
+          // related to it.
+          if ("method" in message && message.method === "notifications/cancelled") {
+            const id = message.params?.["requestId"]
+            if (typeof id === "string" || typeof id === "number") {
+              answered(mcp, id)
+              for (const [requestId, clientId] of mcp.clientIds) if (clientId === id) mcp.clientIds.delete(requestId)
+            }
+          }
           // Notifications (cancellation, roots changed) and answers to a backend's requests.
           yield* Effect.ignore(mcp.session.submit(message))
         })
@@ -258,7 +267,11 @@ export class LegacySessions extends Context.Service<LegacySessions, {
         sessions.set(session.id, mcp)
         // The session's events, for its whole life, become MCP messages (the stream ends after `closed`).
         run(session.stream(undefined).pipe(Stream.runForEach((event) => deliver(mcp, event))))
-        return yield* Effect.promise(() => transport.handleRequest(request, { parsedBody: body }))
+        const response = yield* Effect.promise(() => transport.handleRequest(request, { parsedBody: body }))
+        // The transport refused the handshake (a wrong Accept, a bad version): no MCP session exists, so neither
+        // may the gateway session (it would hold one of the client's slots until it expired).
+        if (response.headers.get("mcp-session-id") === null) yield* session.close("client")
+        return response
       })
 
       const handle = Effect.fn("LegacySessions.handle")(function*(

@@ -29,7 +29,34 @@ const post = (body: unknown, sessionId?: string) =>
     )
   })
 
-layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("/mcp back-pressure", (it) => {
+layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("/mcp limits and back-pressure", (it) => {
+  it.effect("a handshake the transport refuses holds no session slot", () =>
+    Effect.gen(function*() {
+      const url = yield* serverUrl("/mcp")
+      const initialize = (accept: string) =>
+        Effect.promise(() =>
+          fetch(url, {
+            method: "POST",
+            headers: { "content-type": "application/json", accept, authorization: `Bearer ${token}` },
+            body: JSON.stringify({
+              jsonrpc: "2.0",
+              id: 1,
+              method: "initialize",
+              params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "limits", version: "1" } }
+            })
+          }).then(async (r) => ({ status: r.status, sessionId: r.headers.get("mcp-session-id"), body: await r.text() }))
+        )
+      // More refused handshakes (no text/event-stream in Accept: 406) than the client has session slots (5).
+      for (let attempt = 0; attempt < 7; attempt++) {
+        const refused = yield* initialize("application/json")
+        assert.strictEqual(refused.status, 406, refused.body)
+        assert.isNull(refused.sessionId)
+      }
+      const accepted = yield* initialize("application/json, text/event-stream")
+      assert.strictEqual(accepted.status, 200, accepted.body)
+      assert.isString(accepted.sessionId)
+    }))
+
   it.effect("a client that stops reading its answer stream is closed with overflow, not buffered without bound", () =>
     Effect.gen(function*() {
       const opened = yield* post({
