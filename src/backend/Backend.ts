@@ -174,6 +174,8 @@ interface Live {
   readonly post: (message: JSONRPCMessage, onFailure?: (error: unknown) => void) => void
   /** A modern-era server's open `subscriptions/listen` stream: how to end it. */
   stopListening: (() => void) | undefined
+  /** Set once the connection has ended. */
+  closed: boolean
 }
 
 interface State {
@@ -215,6 +217,9 @@ const listenFilter = (capabilities: ServerCapabilities) => ({
   ...(capabilities.prompts?.listChanged === true ? { promptsListChanged: true } : {}),
   ...(capabilities.resources?.listChanged === true ? { resourcesListChanged: true } : {})
 })
+
+/** How long a dropped listen stream waits before it is opened again. */
+const relistenDelayMillis = 1_000
 
 /** A listen stream lasts as long as its connection (the deadline only has to be beyond any connection's life). */
 const listenLifetime = Duration.days(365)
@@ -376,12 +381,19 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     live.stopListening?.()
     const held = resourceHolders.held()
     const filter = { ...listenFilter(live.connection.info.capabilities), ...(held.length === 0 ? {} : { resourceSubscriptions: held }) }
-    live.stopListening = Object.keys(filter).length === 0 ? undefined : dispatchOn(
+    if (Object.keys(filter).length === 0) return void (live.stopListening = undefined)
+    const stop = dispatchOn(
       live,
       { jsonrpc: "2.0", id: "listen", method: "subscriptions/listen", params: { notifications: filter } },
       listenLifetime,
-      () => {}
+      // The stream ended while the connection lives (a proxy's idle timeout, a server redeploy): listen again,
+      // after a pause, unless it was replaced or the connection is gone.
+      () =>
+        void setTimeout(() => {
+          if (live.stopListening === stop && live.closed === false) listen(live)
+        }, relistenDelayMillis).unref()
     )
+    live.stopListening = stop
   }
 
   /**
@@ -432,7 +444,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       connection,
       inFlight,
       post: (message, onFailure) => void connection.transport.send(message).catch((error) => onFailure?.(error)),
-      stopListening: undefined
+      stopListening: undefined,
+      closed: false
     }
     live = self
     yield* eras.record(serverId, connection.verdict)
@@ -461,6 +474,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       // Whatever ends this life (the backend died, or the gateway is stopping), nothing in flight hangs.
       Effect.ensuring(Effect.gen(function*() {
         yield* SubscriptionRef.update(state, (s) => (s.live === self ? { ...s, live: undefined } : s))
+        self.closed = true
         inFlight.failAll((entry) => new BackendClosed({ serverId, method: entry.method }))
       }))
     )

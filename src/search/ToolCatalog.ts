@@ -1,4 +1,4 @@
-import { Context, Deferred, Duration, Effect, Exit, FiberMap, Layer, type Scope, Stream } from "effect"
+import { Context, Deferred, Duration, Effect, Exit, FiberMap, Layer, Schedule, type Scope, Stream } from "effect"
 import type { Backend } from "../backend/Backend.ts"
 import { BackendPool } from "../backend/BackendPool.ts"
 import { GatewayConfig } from "../config/GatewayConfig.ts"
@@ -105,8 +105,10 @@ export const make = Effect.fnUntraced(function*(requestTimeout: (serverId: strin
         index.setServer(serverId, tools, (name) => exposedOf.get(name))
         namesOf.set(serverId, [...exposedOf.values()])
       }),
-      // A server that cannot list its tools has none to offer until it can.
-      Effect.catch(() => Effect.sync(() => forget(serverId))),
+      // A listing that fails (a busy server, a timeout) is tried again a few times; meanwhile what was indexed
+      // stays (it is dropped only when the backend goes down).
+      Effect.retry({ schedule: Schedule.exponential("500 millis"), times: 4 }),
+      Effect.ignore,
       Effect.ensuring(Deferred.succeed(indexed(serverId), undefined))
     )
 
