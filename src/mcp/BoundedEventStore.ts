@@ -15,11 +15,21 @@ export class BoundedEventStore implements EventStore {
   }
 
   async storeEvent(streamId: StreamId, message: JSONRPCMessage): Promise<EventId> {
+    return this.store(streamId, message)
+  }
+
+  /** `storeEvent`, synchronously (the lean path stores as it hands a message on). */
+  store(streamId: StreamId, message: JSONRPCMessage): EventId {
     const id = `${streamId}/${++this.#counter}`
     this.#events.set(id, { streamId, message })
     // A Map iterates in insertion order: the first key is the oldest.
     if (this.#events.size > this.#capacity) this.#events.delete(this.#events.keys().next().value as EventId)
     return id
+  }
+
+  /** The order of an id among all this store gave (ids of one stream increase with it). */
+  static sequence(id: EventId): number {
+    return Number(id.slice(id.lastIndexOf("/") + 1))
   }
 
   async getStreamIdForEventId(eventId: EventId): Promise<StreamId | undefined> {

@@ -5,12 +5,13 @@
  * `Last-Event-ID`); this module translates between its messages and the session's events.
  */
 import {
+  type EventId,
   type JSONRPCMessage,
   type JSONRPCRequest,
   type RequestId,
   WebStandardStreamableHTTPServerTransport
 } from "@modelcontextprotocol/server"
-import { type Cause, Clock, Context, Duration, Effect, FiberSet, Layer, Queue, Stream } from "effect"
+import { type Cause, Clock, Context, Deferred, Duration, Effect, FiberSet, Layer, Queue, Stream } from "effect"
 import { HttpServerResponse } from "effect/http"
 import { GatewayConfig } from "../config/GatewayConfig.ts"
 import type { Client } from "../http/Auth.ts"
@@ -33,10 +34,13 @@ interface McpSession {
   readonly clientIds: Map<string, RequestId>
   /** Progress tokens the client gave, to the request that gave them (progress goes on that request's stream). */
   readonly progressTokens: Map<string | number, RequestId>
-  /** Requests served on the lean path: what belongs on their answer goes to their queue, not the transport. */
-  readonly leanAnswers: Map<RequestId, Queue.Queue<JSONRPCMessage, Cause.Done>>
-  /** The lean path's SSE answers not finished yet, by stream id: a dropped one resumes with `Last-Event-ID`. */
-  readonly leanStreams: Map<string, { readonly requestId: RequestId; readonly messages: Queue.Queue<JSONRPCMessage, Cause.Done> }>
+  /**
+   * Requests served on the lean path, by client id: what belongs on their answer is stored (with an event id) and
+   * queued for the answer stream, not sent through the transport.
+   */
+  readonly leanAnswers: Map<RequestId, LeanAnswer>
+  /** The same, by stream id, for a client resuming a dropped answer stream with `Last-Event-ID`. */
+  readonly leanStreams: Map<string, LeanAnswer>
   /** What resumption replays, for the SDK transport's streams and the lean path's alike. */
   readonly eventStore: BoundedEventStore
   lastActivity: number
@@ -44,6 +48,18 @@ interface McpSession {
 }
 
 const encoder = new TextEncoder()
+
+const sseMessage = ([id, message]: readonly [EventId, JSONRPCMessage]) =>
+  encoder.encode(`id: ${id}\nevent: message\ndata: ${JSON.stringify(message)}\n\n`)
+
+/** One lean request's answer: its stream id, its stored-and-queued messages, and the stream now writing them. */
+interface LeanAnswer {
+  readonly requestId: RequestId
+  readonly streamId: string
+  readonly messages: Queue.Queue<readonly [EventId, JSONRPCMessage], Cause.Done>
+  /** Completed to stop the stream writing the answer: a resumed stream takes over from it. */
+  reader: Deferred.Deferred<void> | undefined
+}
 
 const isAnswer = (message: JSONRPCMessage): boolean => !("method" in message)
 
@@ -90,8 +106,9 @@ export class LegacySessions extends Context.Service<LegacySessions, {
         if (lean !== undefined) {
           // A client that stops reading an answer stream is closed like a slow session stream: `overflow`, never
           // an unbounded buffer.
-          if (Queue.sizeUnsafe(lean) >= config.streaming.maxPendingEvents) return mcp.session.close("overflow")
-          return Effect.sync(() => void Queue.offerUnsafe(lean, message))
+          if (Queue.sizeUnsafe(lean.messages) >= config.streaming.maxPendingEvents) return mcp.session.close("overflow")
+          // Stored first: whatever becomes of the stream, a resumed one finds it.
+          return Effect.sync(() => void Queue.offerUnsafe(lean.messages, [mcp.eventStore.store(lean.streamId, message), message]))
         }
         return Effect.tryPromise(() =>
           mcp.transport.send(message, relatedRequestId === undefined ? undefined : { relatedRequestId })
@@ -149,7 +166,7 @@ export class LegacySessions extends Context.Service<LegacySessions, {
             // The session is over: its streams end (the SDK's and the lean path's alike) and it is forgotten.
             return Effect.promise(() => mcp.transport.close()).pipe(
               Effect.andThen(Effect.sync(() => {
-                for (const answers of mcp.leanAnswers.values()) Queue.endUnsafe(answers)
+                for (const answer of mcp.leanAnswers.values()) Queue.endUnsafe(answer.messages)
                 mcp.leanAnswers.clear()
                 mcp.leanStreams.clear()
                 sessions.delete(mcp.session.id)
@@ -296,11 +313,20 @@ export class LegacySessions extends Context.Service<LegacySessions, {
           const duplicate = JsonRpcErrors.errorMessage(request.id, JsonRpcErrors.InvalidRequest, `request id ${String(request.id)} is already in flight`)
           return HttpServerResponse.jsonUnsafe(duplicate)
         }
-        const answers = yield* Queue.unbounded<JSONRPCMessage, Cause.Done>()
-        mcp.leanAnswers.set(request.id, answers)
-        const forget = Effect.sync(() => void mcp.leanAnswers.delete(request.id))
+        const answer: LeanAnswer = {
+          requestId: request.id,
+          streamId: `lean-${++leanCounter}`,
+          messages: yield* Queue.unbounded<readonly [EventId, JSONRPCMessage], Cause.Done>(),
+          reader: undefined
+        }
+        mcp.leanAnswers.set(request.id, answer)
+        mcp.leanStreams.set(answer.streamId, answer)
+        const forget = Effect.sync(() => {
+          mcp.leanAnswers.delete(request.id)
+          mcp.leanStreams.delete(answer.streamId)
+        })
         yield* submitRequest(mcp, request)
-        const taken = yield* Queue.take(answers).pipe(Effect.onInterrupt(() => forget), Effect.option)
+        const taken = yield* Queue.take(answer.messages).pipe(Effect.onInterrupt(() => forget), Effect.option)
         // The session closed (expired, overflowed, the gateway stopping) before the answer came.
         if (taken._tag === "None") {
           return HttpServerResponse.jsonUnsafe(
@@ -309,53 +335,58 @@ export class LegacySessions extends Context.Service<LegacySessions, {
           )
         }
         const first = taken.value
-        if (isAnswer(first)) {
+        if (isAnswer(first[1])) {
           yield* forget
-          return HttpServerResponse.jsonUnsafe(first)
+          return HttpServerResponse.jsonUnsafe(first[1])
         }
         // Something comes before the answer: the answer becomes a stream of it all, resumable like the SDK's.
-        const streamId = `lean-${++leanCounter}`
-        mcp.leanStreams.set(streamId, { requestId: request.id, messages: answers })
-        return leanResponse(mcp, streamId, Stream.succeed(first))
+        return yield* leanResponse(mcp, answer, [first])
       })
 
       /**
-       * A lean answer stream: `before` (what was already taken, or replayed), then the request's messages until its
-       * answer. Each is stored before it is written, so a client that loses the stream gets the rest by resuming
-       * from the last id it saw; only once the answer is out is the request forgotten.
+       * A lean answer stream: `before` (taken already, or replayed), then the request's queued messages (past
+       * what `before` held) until its answer. Every message was stored when it came, so a client that loses the
+       * stream gets the rest by resuming from the last id it saw; a resumed stream stops the one before it. Only
+       * a stream that wrote the answer ends the request.
        */
-      const leanResponse = (mcp: McpSession, streamId: string, before: Stream.Stream<JSONRPCMessage | readonly [string, JSONRPCMessage]>) => {
-        const entry = mcp.leanStreams.get(streamId)
-        const live = entry === undefined ? Stream.empty : Stream.fromQueue(entry.messages)
-        const forget = Effect.sync(() => {
-          mcp.leanStreams.delete(streamId)
-          if (entry !== undefined) mcp.leanAnswers.delete(entry.requestId)
+      const leanResponse = (mcp: McpSession, answer: LeanAnswer, before: ReadonlyArray<readonly [EventId, JSONRPCMessage]>) =>
+        Effect.gen(function*() {
+          if (answer.reader !== undefined) yield* Deferred.succeed(answer.reader, undefined)
+          const reader = Deferred.makeUnsafe<void>()
+          answer.reader = reader
+          const seen = before.length === 0 ? 0 : BoundedEventStore.sequence(before[before.length - 1]![0])
+          const body = Stream.fromIterable(before).pipe(
+            Stream.concat(Stream.fromQueue(answer.messages).pipe(
+              Stream.filter(([id]) => BoundedEventStore.sequence(id) > seen)
+            )),
+            Stream.takeUntil(([, message]) => isAnswer(message)),
+            Stream.map(sseMessage),
+            Stream.concat(Stream.fromEffect(Effect.sync(() => {
+              mcp.leanAnswers.delete(answer.requestId)
+              mcp.leanStreams.delete(answer.streamId)
+            })).pipe(Stream.drain)),
+            Stream.interruptWhen(Deferred.await(reader))
+          )
+          return HttpServerResponse.stream(body, { contentType: "text/event-stream", headers: { "cache-control": "no-cache" } })
         })
-        const stored = (message: JSONRPCMessage | readonly [string, JSONRPCMessage]) =>
-          Array.isArray(message)
-            ? Effect.succeed(message as readonly [string, JSONRPCMessage])
-            : Effect.map(Effect.promise(() => mcp.eventStore.storeEvent(streamId, message as JSONRPCMessage)), (id) => [id, message as JSONRPCMessage] as const)
-        const body = Stream.concat(before, live).pipe(
-          Stream.mapEffect(stored),
-          Stream.takeUntil(([, message]) => isAnswer(message)),
-          Stream.map(([id, message]) => encoder.encode(`id: ${id}\nevent: message\ndata: ${JSON.stringify(message)}\n\n`)),
-          // Only a stream that wrote the answer ends the request; one the client dropped stays resumable.
-          Stream.concat(Stream.fromEffect(forget).pipe(Stream.drain))
-        )
-        return HttpServerResponse.stream(body, { contentType: "text/event-stream", headers: { "cache-control": "no-cache" } })
-      }
 
       const resumeLean = Effect.fn("LegacySessions.resumeLean")(function*(client: Client, sessionId: string, lastEventId: string) {
         const mcp = sessions.get(sessionId)
         if (mcp === undefined || mcp.client.id !== client.id) return undefined
         yield* touch(mcp)
-        const replayed: Array<readonly [string, JSONRPCMessage]> = []
+        const replayed: Array<readonly [EventId, JSONRPCMessage]> = []
         const streamId = yield* Effect.promise(() =>
           mcp.eventStore.replayEventsAfter(lastEventId, { send: async (id, message) => void replayed.push([id, message]) })
             .catch(() => undefined)
         )
         if (streamId === undefined) return undefined
-        return leanResponse(mcp, streamId, Stream.fromIterable(replayed))
+        const answer = mcp.leanStreams.get(streamId)
+        // The answer was written already (and the client missed it): what was stored is all there is.
+        if (answer === undefined) {
+          const body = Stream.fromIterable(replayed).pipe(Stream.map(sseMessage))
+          return HttpServerResponse.stream(body, { contentType: "text/event-stream", headers: { "cache-control": "no-cache" } })
+        }
+        return yield* leanResponse(mcp, answer, replayed)
       })
 
       const streamOpen = (sessionId: string, open: boolean) =>

@@ -298,49 +298,54 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("/mc
       assert.deepStrictEqual(called.content, [{ type: "text", text: "Echo: inspected" }])
     }))
 
-  it.effect("a legacy POST answered as a stream (progress first) resumes after a drop, and nothing is lost", () =>
-    Effect.gen(function*() {
-      const url = yield* mcpUrl
-      const opened = yield* post(initialize)
-      const headers = {
-        "mcp-session-id": opened.headers.get("mcp-session-id")!,
-        "mcp-protocol-version": "2025-11-25",
-        authorization: `Bearer ${token}`
-      }
-      const controller = new AbortController()
-      const call = yield* Effect.promise(() =>
-        fetch(url, {
-          method: "POST",
-          headers: { ...headers, "content-type": "application/json", accept: "application/json, text/event-stream" },
-          body: JSON.stringify({
-            jsonrpc: "2.0",
-            id: "long",
-            method: "tools/call",
-            params: {
-              name: "everything__trigger-long-running-operation",
-              arguments: { duration: 0.6, steps: 3 },
-              _meta: { progressToken: "p1" }
-            }
-          }),
-          signal: controller.signal
-        })
-      )
-      assert.strictEqual(call.headers.get("content-type"), "text/event-stream")
-      const reader = call.body!.getReader()
-      let seen = ""
-      while (!/id: ?\S+/.test(seen)) seen += new TextDecoder().decode((yield* Effect.promise(() => reader.read())).value)
-      const firstId = /id: ?(\S+)/.exec(seen)![1]!
-      assert.include(seen, "notifications/progress")
-      controller.abort()
-      // The rest (two more progress notifications and the answer) is kept for the client to resume.
-      const resumed = yield* Effect.promise(() =>
-        fetch(url, { headers: { ...headers, accept: "text/event-stream", "last-event-id": firstId } })
-      )
-      const rest = yield* Effect.promise(() => resumed.text())
-      assert.strictEqual((rest.match(/notifications\/progress/g) ?? []).length, 2)
-      assert.include(rest, `"id":"long"`)
-      assert.include(rest, "Long running operation completed")
-    }))
+  for (const drop of [true, false]) {
+    it.effect(`a legacy POST answered as a stream (progress first) resumes ${drop ? "after a drop" : "while the old stream is still open"}, and nothing is lost`, () =>
+      Effect.gen(function*() {
+        const url = yield* mcpUrl
+        const opened = yield* post(initialize)
+        const headers = {
+          "mcp-session-id": opened.headers.get("mcp-session-id")!,
+          "mcp-protocol-version": "2025-11-25",
+          authorization: `Bearer ${token}`
+        }
+        const controller = new AbortController()
+        const call = yield* Effect.promise(() =>
+          fetch(url, {
+            method: "POST",
+            headers: { ...headers, "content-type": "application/json", accept: "application/json, text/event-stream" },
+            body: JSON.stringify({
+              jsonrpc: "2.0",
+              id: "long",
+              method: "tools/call",
+              params: {
+                name: "everything__trigger-long-running-operation",
+                arguments: { duration: 0.6, steps: 3 },
+                _meta: { progressToken: "p1" }
+              }
+            }),
+            signal: controller.signal
+          })
+        )
+        assert.strictEqual(call.headers.get("content-type"), "text/event-stream")
+        const reader = call.body!.getReader()
+        let seen = ""
+        while (!/id: ?\S+/.test(seen)) seen += new TextDecoder().decode((yield* Effect.promise(() => reader.read())).value)
+        const firstId = /id: ?(\S+)/.exec(seen)![1]!
+        assert.include(seen, "notifications/progress")
+        // The old stream is dropped, or (a client that resumes before the server noticed anything) left open: the
+        // resumed stream takes over either way.
+        if (drop) controller.abort()
+        // The rest (two more progress notifications and the answer) is kept for the client to resume.
+        const resumed = yield* Effect.promise(() =>
+          fetch(url, { headers: { ...headers, accept: "text/event-stream", "last-event-id": firstId } })
+        )
+        const rest = yield* Effect.promise(() => resumed.text())
+        assert.strictEqual((rest.match(/notifications\/progress/g) ?? []).length, 2)
+        assert.include(rest, `"id":"long"`)
+        assert.include(rest, "Long running operation completed")
+        controller.abort()
+      }))
+  }
 
   it.effect("refusals: a foreign Origin 403, no token 401, bad JSON 400, another client's session 404", () =>
     Effect.gen(function*() {
