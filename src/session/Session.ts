@@ -577,7 +577,12 @@ export const make = Effect.fnUntraced(function*(options: Options) {
             ) {
               const round = InputRounds.open(exit.value.result, (inputResponses, requestState) => {
                 const params = { ...target.message.params, inputResponses, ...(requestState === undefined ? {} : { requestState }) }
-                return backend.start({ ...target.message as JSONRPCRequest, params }, startOptions, onAnswer).pipe(Effect.asVoid)
+                // The retry is the call now: cancelling the client's request (or closing the session) stops it.
+                return backend.start({ ...target.message as JSONRPCRequest, params }, startOptions, onAnswer).pipe(
+                  Effect.map((cancel) => {
+                    if (byClientId.has(message.id)) byClientId.set(message.id, Effect.andThen(cancel, Effect.sync(forget)))
+                  })
+                )
               })
               if (round.questions.length > 0) {
                 for (const { key, method, params } of round.questions) {
