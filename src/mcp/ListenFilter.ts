@@ -2,7 +2,7 @@
  * `subscriptions/listen` (2026-07-28): which notifications a listen stream asked for, and how each is stamped
  * with the stream's subscription id (the listen request's JSON-RPC id). Pure.
  */
-import type { JSONRPCNotification, RequestId } from "@modelcontextprotocol/server"
+import type { JSONRPCNotification, RequestId, ServerCapabilities } from "@modelcontextprotocol/server"
 
 export const SubscriptionIdKey = "io.modelcontextprotocol/subscriptionId"
 
@@ -28,6 +28,14 @@ export const filterOf = (params: Readonly<Record<string, unknown>> | undefined):
       : {})
   }
 }
+
+/** The part of a filter the gateway can honour, given the capabilities it announced for the client. */
+export const honoured = (filter: Filter, capabilities: ServerCapabilities): Filter => ({
+  ...(filter.toolsListChanged === true && capabilities.tools?.listChanged === true ? { toolsListChanged: true } : {}),
+  ...(filter.promptsListChanged === true && capabilities.prompts?.listChanged === true ? { promptsListChanged: true } : {}),
+  ...(filter.resourcesListChanged === true && capabilities.resources?.listChanged === true ? { resourcesListChanged: true } : {}),
+  ...(filter.resourceSubscriptions === undefined ? {} : { resourceSubscriptions: filter.resourceSubscriptions })
+})
 
 /** Whether a notification is one the filter asked for. */
 export const wants = (filter: Filter, notification: JSONRPCNotification): boolean => {

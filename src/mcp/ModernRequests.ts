@@ -13,7 +13,7 @@ import {
   PROTOCOL_VERSION_META_KEY,
   type RequestId
 } from "@modelcontextprotocol/server"
-import { Context, Effect, FiberSet, Layer, Option, Queue, Semaphore, Stream } from "effect"
+import { Context, Effect, FiberSet, Layer, Queue, Semaphore, Stream } from "effect"
 import { Sse } from "effect/encoding"
 import { HttpServerResponse } from "effect/http"
 import type { Client } from "../http/Auth.ts"
@@ -361,7 +361,9 @@ export class ModernRequests extends Context.Service<ModernRequests, {
        * subscription id, with a keep-alive comment while it is quiet. Closing it releases what it held.
        */
       const listen = (hub: Hub, request: JSONRPCRequest) => {
-        const filter = ListenFilter.filterOf(request.params)
+        // What the stream will carry: the list changes some server of the client can report (and the resources
+        // asked for, whose updates the backends are subscribed to).
+        const filter = ListenFilter.honoured(ListenFilter.filterOf(request.params), ServerIdentity.capabilities(hub.servers, hub.client))
         const notifications = Stream.callback<JSONRPCNotification>((queue) =>
           Effect.acquireRelease(
             Effect.gen(function*() {
@@ -415,23 +417,24 @@ export class ModernRequests extends Context.Service<ModernRequests, {
         if (removedMethods.has(request.method)) {
           return JsonRpcErrors.errorResponse(404, JsonRpcErrors.MethodNotFound, `Method not found: ${request.method}`, { id: request.id })
         }
-        const hub = yield* hubOf(client).pipe(Effect.option)
-        if (Option.isNone(hub)) {
-          return JsonRpcErrors.errorResponse(429, JsonRpcErrors.ServerError, "too many sessions for this client", { id: request.id })
+        const hub = yield* hubOf(client).pipe(Effect.result)
+        if (hub._tag === "Failure") {
+          const status = hub.failure._tag === "TooManySessions" ? 429 : 403
+          return JsonRpcErrors.errorResponse(status, JsonRpcErrors.ServerError, hub.failure.message, { id: request.id })
         }
-        if (request.method === "server/discover") return HttpServerResponse.jsonUnsafe(discover(hub.value, client, request.id))
-        if (request.method === "subscriptions/listen") return listen(hub.value, request)
+        if (request.method === "server/discover") return HttpServerResponse.jsonUnsafe(discover(hub.success, client, request.id))
+        if (request.method === "subscriptions/listen") return listen(hub.success, request)
 
         // A call that may send something before its answer (progress, log messages) is answered as a stream.
         const streamed = request.params?._meta?.progressToken !== undefined || request.params?._meta?.[LOG_LEVEL_META_KEY] !== undefined
         if (!streamed) {
-          const { response, status } = yield* call(hub.value, request, undefined)
+          const { response, status } = yield* call(hub.success, request, undefined)
           return HttpServerResponse.jsonUnsafe(response, { status: status ?? statusOf(response) })
         }
 
         // Progress and log messages as they come, then the response.
         const messages = Stream.callback<unknown>((queue) =>
-          call(hub.value, request, (notification) => void Queue.offerUnsafe(queue, notification)).pipe(
+          call(hub.success, request, (notification) => void Queue.offerUnsafe(queue, notification)).pipe(
             Effect.flatMap(({ response }) => Queue.offer(queue, response)),
             Effect.andThen(Queue.end(queue))
           )
