@@ -6,6 +6,7 @@
  * different HTTP exchanges can never be mistaken for each other.
  */
 import {
+  CLIENT_CAPABILITIES_META_KEY,
   type JSONRPCNotification,
   type JSONRPCRequest,
   type JSONRPCResponse,
@@ -50,6 +51,15 @@ interface Waiting {
   progress: ((notification: unknown) => void) | undefined
   /** whether the client asked for log messages (a log level in `_meta`) */
   readonly logs: boolean
+  /** what the client said it can answer (its `_meta` client capabilities) */
+  readonly capabilities: Readonly<Record<string, unknown>> | undefined
+}
+
+/** The client capability a backend's question needs. */
+const neededCapability: Partial<Record<string, string>> = {
+  "sampling/createMessage": "sampling",
+  "elicitation/create": "elicitation",
+  "roots/list": "roots"
 }
 
 /** One client's gateway session for its modern requests. */
@@ -187,10 +197,13 @@ export class ModernRequests extends Context.Service<ModernRequests, {
             // `input_required`, and the client's retry carries the answer back (see `call`).
             // The asking call: the one whose progress token the question echoes, else the only call in flight to
             // that server. Two candidates are ambiguous: the backend is refused rather than the wrong call asked.
+            // Only a call whose client declared it can answer this kind of question is asked it.
+            const needed = neededCapability[event.data.request.method]
+            const canAnswer = (waiting: Waiting) => needed === undefined || waiting.capabilities?.[needed] !== undefined
             const token = event.data.request.params?._meta?.progressToken
             const echoed = typeof token === "string" ? hub.waiting.get(token) : undefined
-            const candidates = [...hub.waiting.values()].filter((waiting) => waiting.serverId === event.data.server_id)
-            const asker = echoed ?? (candidates.length === 1 ? candidates[0] : undefined)
+            const candidates = [...hub.waiting.values()].filter((waiting) => waiting.serverId === event.data.server_id && canAnswer(waiting))
+            const asker = echoed !== undefined && canAnswer(echoed) ? echoed : candidates.length === 1 ? candidates[0] : undefined
             if (asker !== undefined) Queue.offerUnsafe(asker.outcomes, { _tag: "Ask", request: event.data.request })
             else {
               const refusal = "no request of this client is waiting for the answer"
@@ -289,7 +302,8 @@ export class ModernRequests extends Context.Service<ModernRequests, {
             serverId: serverNamed(request, hub.client),
             outcomes: yield* Queue.unbounded<Outcome>(),
             progress: restoreToken,
-            logs: request.params?._meta?.[LOG_LEVEL_META_KEY] !== undefined
+            logs: request.params?._meta?.[LOG_LEVEL_META_KEY] !== undefined,
+            capabilities: request.params?._meta?.[CLIENT_CAPABILITIES_META_KEY] as Readonly<Record<string, unknown>> | undefined
           }
           hub.waiting.set(unique, waiting)
           const params = token === undefined
