@@ -244,7 +244,7 @@ export class LegacySessions extends Context.Service<LegacySessions, {
         initializeRequest: JSONRPCRequest
       ) {
         const params = initializeRequest.params as { capabilities?: Record<string, unknown> } | undefined
-        const created = yield* Effect.result(manager.create(client, undefined, params?.capabilities ?? {}))
+        const created = yield* Effect.result(manager.create(client, undefined, params?.capabilities ?? {}, { edge: "mcp" }))
         if (created._tag === "Failure") {
           const error = created.failure
           const status = error._tag === "TooManySessions" ? 429 : 403

@@ -243,7 +243,7 @@ export class ModernRequests extends Context.Service<ModernRequests, {
           if (existing !== undefined && !(yield* existing.session.isClosed)) return existing
           // Every client capability: a backend's question reaches the client as `input_required` (the client's
           // retry answers it; one that cannot answer declines, which the backend hears as its answer).
-          const { session, servers } = yield* manager.create(client, undefined, undefined, { inputRequired: "forward" })
+          const { session, servers } = yield* manager.create(client, undefined, undefined, { inputRequired: "forward", edge: "mcp" })
           const hub: Hub = {
             client,
             session,

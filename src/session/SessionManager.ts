@@ -22,7 +22,18 @@ export interface Created {
   readonly servers: ReadonlyArray<Session.ServerSummary>
 }
 
+/** How a session is created beyond its client and servers. */
+export interface SessionOptions {
+  readonly inputRequired?: "ask" | "forward" | undefined
+  /**
+   * The edge that owns the session: `/gateway/stream` (the default) reaches only its own sessions; a session made
+   * for `/mcp` lives behind that edge's transport and is not reachable through the session API.
+   */
+  readonly edge?: "stream" | "mcp" | undefined
+}
+
 interface Entry {
+  readonly edge: "stream" | "mcp"
   readonly session: Session.Session
   readonly scope: Scope.Closeable
   /** Completes once the session's scope has closed (its fibers ended, its per-session backends stopped). */
@@ -43,7 +54,7 @@ export class SessionManager extends Context.Service<SessionManager, {
     client: Client,
     servers: ReadonlyArray<string> | undefined,
     capabilities?: Readonly<Record<string, unknown>> | undefined,
-    options?: { readonly inputRequired?: "ask" | "forward" | undefined }
+    options?: SessionOptions
   ) => Effect.Effect<Created, Forbidden | TooManySessions>
   /** The session, if it exists and belongs to this client; otherwise SessionNotFound (the same either way). */
   readonly get: (client: Client, sessionId: string) => Effect.Effect<Session.Session, SessionNotFound>
@@ -85,7 +96,7 @@ export class SessionManager extends Context.Service<SessionManager, {
         client: Client,
         requested: ReadonlyArray<string> | undefined,
         capabilities?: Readonly<Record<string, unknown>> | undefined,
-        sessionOptions?: { readonly inputRequired?: "ask" | "forward" | undefined }
+        sessionOptions?: SessionOptions
       ) {
         const serverIds = requested === undefined ? client.servers : [...new Set(requested)]
         for (const serverId of serverIds) {
@@ -129,7 +140,7 @@ export class SessionManager extends Context.Service<SessionManager, {
         )
         // Registering and watching are one step: a session is never known without its watcher, nor the reverse.
         yield* Effect.uninterruptible(Effect.gen(function*() {
-          yield* Ref.update(sessions, (map) => new Map(map).set(id, { session, scope, released }))
+          yield* Ref.update(sessions, (map) => new Map(map).set(id, { edge: sessionOptions?.edge ?? "stream", session, scope, released }))
           // However the session ends (client, expiry, overflow, shutdown), forget it and release what it held.
           yield* session.closed.pipe(
             Effect.andThen(Ref.update(sessions, (map) => {
@@ -150,7 +161,10 @@ export class SessionManager extends Context.Service<SessionManager, {
       const get = Effect.fn("SessionManager.get")(function*(client: Client, sessionId: string) {
         const entry = (yield* Ref.get(sessions)).get(sessionId)
         // A closed session is gone for its client at once, even while it is still releasing what it held.
-        if (entry === undefined || entry.session.clientId !== client.id || (yield* entry.session.isClosed)) {
+        if (
+          entry === undefined || entry.edge !== "stream" || entry.session.clientId !== client.id ||
+          (yield* entry.session.isClosed)
+        ) {
           return yield* new SessionNotFound({ sessionId })
         }
         return entry

@@ -369,5 +369,13 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("/mc
       assert.strictEqual(theirs.status, 404)
       const unknown = yield* post({ jsonrpc: "2.0", id: 2, method: "tools/list" }, { "mcp-session-id": "nope", "mcp-protocol-version": "2025-11-25" })
       assert.strictEqual(unknown.status, 404)
+      // An MCP session is not reachable through the session API, even by its own client.
+      const base = yield* serverUrl()
+      const viaSessionApi = yield* Effect.promise(() =>
+        fetch(new URL(`/gateway/stream/${mine}`, base), { method: "DELETE", headers: { authorization: `Bearer ${token}` } })
+      )
+      assert.strictEqual(viaSessionApi.status, 404)
+      const stillThere = yield* post({ jsonrpc: "2.0", id: 3, method: "ping" }, { "mcp-session-id": mine, "mcp-protocol-version": "2025-11-25" })
+      assert.strictEqual(stillThere.status, 200)
     }))
 })
