@@ -291,7 +291,7 @@ export class LegacySessions extends Context.Service<LegacySessions, {
         return response
       })
 
-      const handle = Effect.fn("LegacySessions.handle")(function*(
+      const handle = Effect.fnUntraced(function*(
         client: Client,
         sessionId: string,
         request: Request,
@@ -304,7 +304,7 @@ export class LegacySessions extends Context.Service<LegacySessions, {
         return yield* Effect.promise(() => mcp.transport.handleRequest(request, { parsedBody: body }))
       })
 
-      const lean = Effect.fn("LegacySessions.lean")(function*(client: Client, sessionId: string, request: JSONRPCRequest) {
+      const lean = Effect.fnUntraced(function*(client: Client, sessionId: string, request: JSONRPCRequest) {
         const mcp = sessions.get(sessionId)
         if (mcp === undefined || mcp.client.id !== client.id) return undefined
         yield* touch(mcp)

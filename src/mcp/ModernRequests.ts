@@ -404,7 +404,7 @@ export class ModernRequests extends Context.Service<ModernRequests, {
         return HttpServerResponse.stream(body, { contentType: "text/event-stream", headers: sseHeaders })
       }
 
-      const handle = Effect.fn("ModernRequests.handle")(function*(
+      const handle = Effect.fnUntraced(function*(
         client: Client,
         message: JSONRPCRequest | { readonly method: string },
         headers: Readonly<Record<string, string | undefined>>

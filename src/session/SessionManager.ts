@@ -158,7 +158,7 @@ export class SessionManager extends Context.Service<SessionManager, {
         return { session, servers }
       })
 
-      const get = Effect.fn("SessionManager.get")(function*(client: Client, sessionId: string) {
+      const get = Effect.fnUntraced(function*(client: Client, sessionId: string) {
         const entry = (yield* Ref.get(sessions)).get(sessionId)
         // A closed session is gone for its client at once, even while it is still releasing what it held.
         if (
