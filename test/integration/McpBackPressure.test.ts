@@ -3,7 +3,7 @@ import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
 import * as Fixtures from "../fixtures/Fixtures.ts"
-import { gatewayLayer, serverUrl } from "../support/GatewayHttp.ts"
+import { gatewayLayer, legacySessionHeaders, postMcp, serverUrl } from "../support/GatewayHttp.ts"
 
 const token = "mcp-backpressure-token-0123456789"
 const config: ConfigFile = {
@@ -12,22 +12,7 @@ const config: ConfigFile = {
   streaming: { maxPendingEvents: 100 }
 }
 
-const post = (body: unknown, sessionId?: string) =>
-  Effect.gen(function*() {
-    const url = yield* serverUrl("/mcp")
-    return yield* Effect.promise(() =>
-      fetch(url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          accept: "application/json, text/event-stream",
-          authorization: `Bearer ${token}`,
-          ...(sessionId === undefined ? {} : { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" })
-        },
-        body: JSON.stringify(body)
-      }).then(async (r) => ({ status: r.status, sessionId: r.headers.get("mcp-session-id") ?? undefined, text: await r.text() }))
-    )
-  })
+const post = (body: unknown, sessionId?: string) => postMcp(body, legacySessionHeaders(token, sessionId))
 
 layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("/mcp limits and back-pressure", (it) => {
   it.effect("a handshake the transport refuses holds no session slot", () =>

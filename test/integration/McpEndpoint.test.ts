@@ -6,7 +6,7 @@ import { assert, layer } from "@effect/vitest"
 import { Deferred, Effect, Exit } from "effect"
 import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
 import * as Fixtures from "../fixtures/Fixtures.ts"
-import { gatewayLayer, serverUrl } from "../support/GatewayHttp.ts"
+import { gatewayLayer, postMcp, serverUrl } from "../support/GatewayHttp.ts"
 
 const token = "mcp-endpoint-token-0123456789"
 const narrowToken = "mcp-narrow-token-0123456789"
@@ -69,24 +69,9 @@ const inspector = (args: ReadonlyArray<string>) =>
     return JSON.parse(stdout) as any
   })
 
-/** A raw POST to `/mcp` (for what an SDK client would never send). */
+/** A raw POST to `/mcp` as the `tester` client (for what an SDK client would never send). */
 const post = (body: unknown, headers: Record<string, string> = {}) =>
-  Effect.gen(function*() {
-    const url = yield* mcpUrl
-    const response = yield* Effect.promise(() =>
-      fetch(url, {
-        method: "POST",
-        headers: {
-          "content-type": "application/json",
-          accept: "application/json, text/event-stream",
-          authorization: `Bearer ${token}`,
-          ...headers
-        },
-        body: typeof body === "string" ? body : JSON.stringify(body)
-      })
-    )
-    return { status: response.status, headers: response.headers, text: yield* Effect.promise(() => response.text()) }
-  })
+  postMcp(body, { authorization: `Bearer ${token}`, ...headers })
 
 const initialize = {
   jsonrpc: "2.0",

@@ -2,7 +2,7 @@ import { assert, layer } from "@effect/vitest"
 import { Effect } from "effect"
 import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
 import * as Fixtures from "../fixtures/Fixtures.ts"
-import { gatewayLayer, serverUrl } from "../support/GatewayHttp.ts"
+import { gatewayLayer, legacySessionHeaders, postMcp, serverUrl } from "../support/GatewayHttp.ts"
 
 const token = "mcp-expiry-token-0123456789"
 const config: ConfigFile = {
@@ -13,24 +13,7 @@ const config: ConfigFile = {
 
 const mcpUrl = serverUrl("/mcp")
 
-const headersFor = (sessionId?: string) => ({
-  "content-type": "application/json",
-  accept: "application/json, text/event-stream",
-  authorization: `Bearer ${token}`,
-  ...(sessionId === undefined ? {} : { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" })
-})
-
-const post = (body: unknown, sessionId?: string) =>
-  Effect.gen(function*() {
-    const url = yield* mcpUrl
-    return yield* Effect.promise(() =>
-      fetch(url, { method: "POST", headers: headersFor(sessionId), body: JSON.stringify(body) }).then(async (r) => ({
-        status: r.status,
-        sessionId: r.headers.get("mcp-session-id") ?? undefined,
-        text: await r.text()
-      }))
-    )
-  })
+const post = (body: unknown, sessionId?: string) => postMcp(body, legacySessionHeaders(token, sessionId))
 
 const open = Effect.map(
   post({
@@ -60,7 +43,7 @@ layer(gatewayLayer(config), { timeout: 30_000, excludeTestServices: true })("/mc
       const url = yield* mcpUrl
       const controller = new AbortController()
       const stream = yield* Effect.promise(() =>
-        fetch(url, { headers: { ...headersFor(sessionId), accept: "text/event-stream" }, signal: controller.signal })
+        fetch(url, { headers: { ...legacySessionHeaders(token, sessionId), accept: "text/event-stream" }, signal: controller.signal })
       )
       assert.strictEqual(stream.status, 200)
       yield* Effect.sleep("2500 millis")

@@ -22,6 +22,38 @@ export const serverUrl = (path = "") =>
     return new URL(`http://127.0.0.1:${"port" in address ? address.port : 0}${path}`)
   })
 
+/** What `postMcp` gives back: the status, the headers, and the body as text. */
+export interface McpReply {
+  readonly status: number
+  readonly headers: Headers
+  readonly sessionId: string | undefined
+  readonly text: string
+}
+
+/**
+ * A raw POST of `body` (JSON, or a string sent as it is) to the test server's `/mcp`, accepting JSON and SSE as
+ * MCP clients must: for what an SDK client would never send. `headers` add to (or replace) the defaults.
+ */
+export const postMcp = (body: unknown, headers: Record<string, string> = {}) =>
+  Effect.gen(function*() {
+    const url = yield* serverUrl("/mcp")
+    const response = yield* Effect.promise(() =>
+      fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json", accept: "application/json, text/event-stream", ...headers },
+        body: typeof body === "string" ? body : JSON.stringify(body)
+      })
+    )
+    const text = yield* Effect.promise(() => response.text())
+    return { status: response.status, headers: response.headers, sessionId: response.headers.get("mcp-session-id") ?? undefined, text } satisfies McpReply
+  })
+
+/** The headers of a request in the legacy MCP session `sessionId`, with a bearer token. */
+export const legacySessionHeaders = (token: string, sessionId?: string): Record<string, string> => ({
+  authorization: `Bearer ${token}`,
+  ...(sessionId === undefined ? {} : { "mcp-session-id": sessionId, "mcp-protocol-version": "2025-11-25" })
+})
+
 export interface Reply {
   readonly status: number
   readonly body: unknown
