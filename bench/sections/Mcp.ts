@@ -26,19 +26,10 @@ import { echoCaller, legacyVersion, makeMcpHttpClient, type McpHttpClient, moder
 import { cleanupLines, CpuMeter, scoped, type Service } from "../lib/Processes.ts"
 import { descendants, isRunning } from "../lib/ProcessTree.ts"
 import { measure, median, type Result, ratio, row, sleep } from "../lib/Stats.ts"
+import { type Settings, token } from "./SessionCalls.ts"
 
-export interface Settings {
-  readonly dir: string
-  readonly calls: number
-  readonly warmup: number
-  readonly rounds: number
-  /** Calls at 32 in flight on each side before the measured rounds. */
-  readonly preWarm: number
-  readonly sdkSequential: Result
-  readonly sdk32: Result
-}
-
-const token = "bench-token-0123456789abcdef"
+/** The same settings as the session-call section: calls, rounds, warm-up and the SDK baseline rows. */
+export type { Settings } from "./SessionCalls.ts"
 const bench = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 const bareScript = bench("../servers/bare-server.ts")
 const loopbackPreload = bench("../servers/loopback-listen.ts")

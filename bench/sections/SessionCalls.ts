@@ -26,7 +26,8 @@ export interface Settings {
   readonly sdk32: Result
 }
 
-const token = "bench-token-0123456789abcdef"
+/** The bench client's token, in every gateway config the benches write. */
+export const token = "bench-token-0123456789abcdef"
 const bareScript = fileURLToPath(new URL("../servers/bare-server.ts", import.meta.url))
 
 let nextId = 0
