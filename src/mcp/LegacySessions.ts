@@ -45,9 +45,23 @@ interface McpSession {
   readonly eventStore: BoundedEventStore
   lastActivity: number
   openStreams: number
+  /**
+   * The session's GET stream, served here rather than by the transport so that it is bounded: what concerns
+   * the session as a whole (list changes, resource updates, questions no call is waiting on). Undefined while no
+   * GET is open; its messages are stored all the same, for a GET that resumes.
+   */
+  getStream: Queue.Queue<readonly [EventId, JSONRPCMessage], Cause.Done> | undefined
 }
 
+/** The stream id, in the event store, of a session's GET stream. */
+const getStreamId = "get"
+
 const encoder = new TextEncoder()
+
+// Node sends the status line only with the first body write: a comment first, so the client sees the stream open.
+const streamOpening = encoder.encode(": stream open\n\n")
+const keepAlive = encoder.encode(": keep-alive\n\n")
+const keepAliveInterval = "15 seconds"
 
 const sseMessage = ([id, message]: readonly [EventId, JSONRPCMessage]) =>
   encoder.encode(`id: ${id}\nevent: message\ndata: ${JSON.stringify(message)}\n\n`)
@@ -88,6 +102,8 @@ export class LegacySessions extends Context.Service<LegacySessions, {
   readonly lean: (client: Client, sessionId: string, request: JSONRPCRequest) => Effect.Effect<HttpServerResponse.HttpServerResponse | undefined>
   /** A GET resuming a lean answer stream from `Last-Event-ID`; undefined when there is no such stream of this client. */
   readonly resumeLean: (client: Client, sessionId: string, lastEventId: string) => Effect.Effect<HttpServerResponse.HttpServerResponse | undefined>
+  /** The session's GET stream (resuming after `lastEventId` if given); undefined when it is not this client's open session. */
+  readonly openGet: (client: Client, sessionId: string, lastEventId: string | undefined) => Effect.Effect<HttpServerResponse.HttpServerResponse | undefined>
   /** A GET stream of the session opened (true) or closed (false): an open one keeps the session alive. */
   readonly streamOpen: (sessionId: string, open: boolean) => Effect.Effect<void>
 }>()("mcp-gateway/mcp/LegacySessions") {
@@ -110,17 +126,21 @@ export class LegacySessions extends Context.Service<LegacySessions, {
           // Stored first: whatever becomes of the stream, a resumed one finds it.
           return Effect.sync(() => void Queue.offerUnsafe(lean.messages, [mcp.eventStore.store(lean.streamId, message), message]))
         }
-        return Effect.tryPromise(() =>
-          mcp.transport.send(message, relatedRequestId === undefined ? undefined : { relatedRequestId })
-        ).pipe(
+        if (relatedRequestId === undefined) return toGetStream(mcp, message)
+        return Effect.tryPromise(() => mcp.transport.send(message, { relatedRequestId })).pipe(
           // The stream it belonged to is gone (the client left): a request's stream ends with its answer, and
           // its late notifications go to the session's GET stream instead.
-          Effect.catch(() =>
-            relatedRequestId === undefined || "id" in message && !("method" in message)
-              ? Effect.void
-              : Effect.ignore(Effect.tryPromise(() => mcp.transport.send(message)))
-          )
+          Effect.catch(() => "id" in message && !("method" in message) ? Effect.void : toGetStream(mcp, message))
         )
+      }
+
+      /** Stores a message of the GET stream and hands it to the open GET, if any; a GET not read overflows. */
+      const toGetStream = (mcp: McpSession, message: JSONRPCMessage): Effect.Effect<void> => {
+        const id = mcp.eventStore.store(getStreamId, message)
+        const stream = mcp.getStream
+        if (stream === undefined) return Effect.void
+        if (Queue.sizeUnsafe(stream) >= config.streaming.maxPendingEvents) return mcp.session.close("overflow")
+        return Effect.sync(() => void Queue.offerUnsafe(stream, [id, message]))
       }
 
       const answered = (mcp: McpSession, id: RequestId) => {
@@ -167,6 +187,7 @@ export class LegacySessions extends Context.Service<LegacySessions, {
             return Effect.promise(() => mcp.transport.close()).pipe(
               Effect.andThen(Effect.sync(() => {
                 for (const answer of mcp.leanAnswers.values()) Queue.endUnsafe(answer.messages)
+                if (mcp.getStream !== undefined) Queue.endUnsafe(mcp.getStream)
                 mcp.leanAnswers.clear()
                 mcp.leanStreams.clear()
                 sessions.delete(mcp.session.id)
@@ -273,7 +294,8 @@ export class LegacySessions extends Context.Service<LegacySessions, {
           leanStreams: new Map(),
           eventStore,
           lastActivity: yield* Clock.currentTimeMillis,
-          openStreams: 0
+          openStreams: 0,
+          getStream: undefined
         }
         // Messages are handled one at a time, in the order they arrive.
         let queue: Promise<unknown> = Promise.resolve()
@@ -389,6 +411,47 @@ export class LegacySessions extends Context.Service<LegacySessions, {
         return yield* leanResponse(mcp, answer, replayed)
       })
 
+      /**
+       * The session's GET stream: what was stored after `lastEventId` (when resuming), then live. A newer GET
+       * takes over (this one ends). An open GET keeps the session from expiring.
+       */
+      const openGet = Effect.fnUntraced(function*(client: Client, sessionId: string, lastEventId: string | undefined) {
+        const mcp = sessions.get(sessionId)
+        if (mcp === undefined || mcp.client.id !== client.id) return undefined
+        yield* touch(mcp)
+        const replayed: Array<readonly [EventId, JSONRPCMessage]> = []
+        if (lastEventId !== undefined) {
+          const found = yield* Effect.promise(() =>
+            mcp.eventStore.replayEventsAfter(lastEventId, { send: async (id, message) => void replayed.push([id, message]) })
+              .catch(() => undefined)
+          )
+          // An id no longer kept (or not of this stream): the client gets what comes from now on.
+          if (found !== getStreamId) replayed.length = 0
+        }
+        const queue = yield* Queue.unbounded<readonly [EventId, JSONRPCMessage], Cause.Done>()
+        if (mcp.getStream !== undefined) Queue.endUnsafe(mcp.getStream)
+        mcp.getStream = queue
+        const seen = replayed.length === 0 ? 0 : BoundedEventStore.sequence(replayed[replayed.length - 1]![0])
+        const messages = Stream.fromIterable(replayed).pipe(
+          Stream.concat(Stream.fromQueue(queue).pipe(Stream.filter(([id]) => BoundedEventStore.sequence(id) > seen))),
+          Stream.map(sseMessage)
+        )
+        const body = Stream.succeed(streamOpening).pipe(
+          Stream.concat(Stream.merge(messages, Stream.tick(keepAliveInterval).pipe(Stream.drop(1), Stream.as(keepAlive)), {
+            haltStrategy: "left"
+          })),
+          Stream.onStart(Effect.sync(() => void mcp.openStreams++)),
+          Stream.ensuring(Effect.sync(() => {
+            mcp.openStreams--
+            if (mcp.getStream === queue) mcp.getStream = undefined
+          }))
+        )
+        return HttpServerResponse.stream(body, {
+          contentType: "text/event-stream",
+          headers: { "cache-control": "no-cache, no-store, no-transform", "x-accel-buffering": "no" }
+        })
+      })
+
       const streamOpen = (sessionId: string, open: boolean) =>
         Effect.gen(function*() {
           const mcp = sessions.get(sessionId)
@@ -413,7 +476,7 @@ export class LegacySessions extends Context.Service<LegacySessions, {
         Effect.forEach([...sessions.values()], (mcp) => Effect.promise(() => mcp.transport.close()), { discard: true })
       )
 
-      return LegacySessions.of({ initialize, handle, lean, resumeLean, streamOpen })
+      return LegacySessions.of({ initialize, handle, lean, resumeLean, openGet, streamOpen })
     })
   )
 }

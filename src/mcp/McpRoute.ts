@@ -102,10 +102,19 @@ export const McpRoute = HttpRouter.add(
     if (sessionId !== undefined && acceptsBoth && isLeanCandidate(body, header(request, "mcp-protocol-version"))) {
       return (yield* legacy.lean(client.value, sessionId, body)) ?? unknownSession
     }
-    // A lean answer stream the client lost, resumed.
+    // GET streams are the gateway's own (bounded): a lean answer stream resumed, or the session's GET stream.
+    // A GET resuming a stream of the transport's (a POST answered through it) is the transport's to replay.
     const lastEventId = header(request, "last-event-id")
-    if (request.method === "GET" && sessionId !== undefined && lastEventId?.startsWith("lean-") === true) {
-      return (yield* legacy.resumeLean(client.value, sessionId, lastEventId)) ?? unknownSession
+    if (request.method === "GET" && sessionId !== undefined) {
+      if (!(header(request, "accept") ?? "").includes("text/event-stream")) {
+        return JsonRpcErrors.errorResponse(406, JsonRpcErrors.InvalidRequest, "Not Acceptable: Client must accept text/event-stream")
+      }
+      if (lastEventId?.startsWith("lean-") === true) {
+        return (yield* legacy.resumeLean(client.value, sessionId, lastEventId)) ?? unknownSession
+      }
+      if (lastEventId === undefined || lastEventId.startsWith("get/")) {
+        return (yield* legacy.openGet(client.value, sessionId, lastEventId)) ?? unknownSession
+      }
     }
     const web = yield* HttpServerRequest.toWeb(request).pipe(Effect.orDie)
     if (sessionId === undefined) {
