@@ -8,6 +8,11 @@ export class GatewayClientError extends Error {
   override readonly name: string = "GatewayClientError"
 }
 
+/** The gateway could not be reached, or answered something that is not what it sends (the network, a proxy). */
+export class GatewayNetworkError extends GatewayClientError {
+  override readonly name = "GatewayNetworkError"
+}
+
 /** A route answered with an unexpected status; `code` and `message` come from the gateway's error body. */
 export class GatewayHttpError extends GatewayClientError {
   override readonly name = "GatewayHttpError"

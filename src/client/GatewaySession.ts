@@ -150,10 +150,12 @@ export class GatewaySession extends EventTarget {
   readonly #pending = new Set<Pending>()
   /**
    * Events for a `request_id` not known yet: the answer can reach the stream before the POST's 202 does. Kept only
-   * while a POST is in flight, so nothing accumulates.
+   * while a POST is in flight, and taken out by the POST it answers, so nothing accumulates.
    */
   readonly #early = new Map<string, Settling>()
   #posting = 0
+  /** The open stream's reader, cancelled when the session ends. */
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined
   #eventsThisConnection = 0
   #closedReason: CloseReason | "stream_failed" | undefined
   #closedCause: unknown
@@ -273,7 +275,9 @@ export class GatewaySession extends EventTarget {
   async #close(): Promise<void> {
     this.#ending = true
     let failure: unknown
-    if (this.#closedReason === undefined) {
+    // The gateway still holds the session unless it said `closed` (a stream that failed on this side leaves it
+    // open there, holding one of the client's session slots).
+    if (this.#closedReason === undefined || this.#closedReason === "stream_failed") {
       try {
         const response = await this.#http.send(this.#created.stream_url, { method: "DELETE" })
         // 404: the session had already ended (expired, say): it is closed all the same.
@@ -281,7 +285,7 @@ export class GatewaySession extends EventTarget {
       } catch (error) {
         failure = error
       }
-      if (failure === undefined) {
+      if (failure === undefined && this.#closedReason === undefined) {
         // The gateway's `closed` event ends the stream; give it a moment to arrive before hanging up.
         await Promise.race([this.#loop, wait(2000, this.#stop.signal)])
       }
@@ -299,7 +303,10 @@ export class GatewaySession extends EventTarget {
       pending.requestId = accepted.request_id
       this.#byRequestId.set(accepted.request_id, pending)
       const early = this.#early.get(accepted.request_id)
-      if (early !== undefined) this.#settle(pending, early)
+      if (early !== undefined) {
+        this.#early.delete(accepted.request_id)
+        this.#settle(pending, early)
+      }
     } catch (error) {
       this.#end(pending, { error })
     } finally {
@@ -349,6 +356,8 @@ export class GatewaySession extends EventTarget {
       this.#closedCause = cause
     }
     this.#stop.abort()
+    // Not every fetch ties a body to its signal: cancelling the reader stops the read either way.
+    this.#reader?.cancel().catch(() => {})
     for (const pending of [...this.#pending]) {
       this.#end(pending, { error: new SessionClosedError(this.#closedReason, { cause: this.#closedCause }) })
     }
@@ -378,6 +387,10 @@ export class GatewaySession extends EventTarget {
         if (first) opened()
         first = false
         const reader = response.body.getReader()
+        this.#reader = reader
+        // The first events (all the session queued since it was created) are dispatched only after the caller
+        // of createSession() has had its turn to add listeners.
+        if (first) await wait(0, this.#stop.signal)
         try {
           for (;;) {
             const { done, value } = await reader.read()
@@ -387,6 +400,7 @@ export class GatewaySession extends EventTarget {
             if (this.#closedReason !== undefined) break
           }
         } finally {
+          this.#reader = undefined
           reader.cancel().catch(() => {})
         }
         cause = new Error("the stream ended without a closed event")
@@ -443,6 +457,15 @@ export class GatewaySession extends EventTarget {
     // The gateway's events are trusted to match their names (docs/session-api.md); unknown names pass through.
     const event = new GatewayEvent(sse.type as EventName, data as EventData[EventName], Number(sse.lastEventId))
     this.dispatchEvent(event)
+    const lost = sse.type === "error" && (data as EventData["error"]).request_id === undefined &&
+      (data as EventData["error"]).error.code === "events_lost"
+    if (lost) {
+      // Some answers may be among the events the gateway no longer had: a request already accepted cannot tell,
+      // and would wait forever. Each fails, so its caller can ask again.
+      for (const pending of [...this.#pending]) {
+        if (pending.requestId !== undefined) this.#end(pending, { error: new GatewayEventError((data as EventData["error"]).error) })
+      }
+    }
     if (sse.type === "closed") {
       this.#finish((data as EventData["closed"]).reason)
     } else if (sse.type === "response" || sse.type === "error") {

@@ -58,10 +58,17 @@ export class SseParser {
       this.#afterCr = false
       if (text.charCodeAt(0) === 0x0a) text = text.slice(1)
     }
+    // No line end: the line goes on (appending is all; scanning the whole line again on every chunk would make a
+    // long line cost time quadratic in its length).
+    if (text.indexOf("\n") === -1 && text.indexOf("\r") === -1) {
+      this.#pending += text
+      return
+    }
     const buffer = this.#pending + text
     const lines: Array<string> = []
     let start = 0
-    this.#lineEnd.lastIndex = 0
+    // `#pending` holds no line end: the scan starts where the new text does.
+    this.#lineEnd.lastIndex = this.#pending.length
     for (let match = this.#lineEnd.exec(buffer); match !== null; match = this.#lineEnd.exec(buffer)) {
       // A CR at the very end may be the first half of a CRLF split across chunks.
       if (match[0] === "\r" && match.index === buffer.length - 1) this.#afterCr = true

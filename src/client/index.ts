@@ -25,7 +25,8 @@
  * The stream reconnects by itself with `Last-Event-ID` (events missed meanwhile are replayed; `reconnecting`
  * tells when, and an `error` event with code `events_lost` when the gateway no longer had some). Requests are
  * settled by the stream event carrying the `request_id` the gateway gave them, and reject with typed errors:
- * `JsonRpcError`, `GatewayEventError`, `RequestTimeoutError`, `SessionClosedError`, `GatewayHttpError`.
+ * `JsonRpcError`, `GatewayEventError`, `RequestTimeoutError`, `SessionClosedError`, `GatewayHttpError`,
+ * `GatewayNetworkError`.
  */
 export { type CreateSessionOptions, GatewayClient, type GatewayClientOptions } from "./GatewayClient.ts"
 export {
@@ -43,6 +44,7 @@ export {
   GatewayClientError,
   GatewayEventError,
   GatewayHttpError,
+  GatewayNetworkError,
   JsonRpcError,
   RequestTimeoutError,
   SessionClosedError

@@ -172,9 +172,12 @@ const timed = async <A>(label: string, run: () => Promise<A>): Promise<A | undef
 // Session
 // =============================================================================
 
+/** A session is being created: nothing may start another until it is done (it would be orphaned). */
+let creating = false
+
 const setOpen = (open: boolean) => {
   for (const button of [ui.send, ui.presetList, ui.presetEcho, ui.close]) button.disabled = !open
-  ui.createSession.disabled = open || client === undefined
+  ui.createSession.disabled = open || creating || client === undefined
   ui.status.textContent = open ? "session open" : client === undefined ? "not connected" : "connected"
   ui.status.classList.toggle("live", open)
 }
@@ -252,7 +255,8 @@ ui.connect.addEventListener("click", () => {
 })
 
 ui.createSession.addEventListener("click", async () => {
-  if (client === undefined || session !== undefined) return
+  if (client === undefined || session !== undefined || creating) return
+  creating = true
   ui.createSession.disabled = true
   const servers = chosenServers()
   note("create session", servers === undefined ? "every server the client may use" : { servers })
@@ -267,6 +271,9 @@ ui.createSession.addEventListener("click", async () => {
   } catch (error) {
     note("create session", describe(error), true)
     setOpen(false)
+  } finally {
+    creating = false
+    setOpen(session !== undefined)
   }
 })
 

@@ -4,6 +4,7 @@ import {
   GatewayClient,
   GatewayEventError,
   GatewayHttpError,
+  GatewayNetworkError,
   type GatewaySession,
   JsonRpcError,
   type ReconnectingDetail,
@@ -239,5 +240,62 @@ describe("GatewaySession, against a scripted gateway", () => {
     assert.strictEqual(gateway.deletes, 1)
     assert.lengthOf(gateway.streams, 1)
     assert.strictEqual(session.closedReason, "client")
+  })
+
+  it("events_lost fails every accepted request (its answer may be among the lost events) instead of leaving it waiting", async () => {
+    const { gateway, session } = await start()
+    const answer = session.request("srv__slow")
+    await until(() => gateway.posts.length === 1)
+    gateway.posts[0]!.reply(202, { request_id: "r1" })
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    gateway.event(5, "error", { error: { code: "events_lost", message: "events after 1 up to 5 are gone" } })
+    const error = await rejection(answer)
+    assert.instanceOf(error, GatewayEventError)
+    assert.deepInclude(error, { code: "events_lost" })
+  })
+
+  it("answers that beat their 202 settle their requests while another POST stays in flight all along", async () => {
+    const { gateway, session } = await start()
+    const blocker = session.request("srv__blocker") // its POST never completes while the others run
+    await until(() => gateway.posts.length === 1)
+    for (let n = 0; n < 5; n++) {
+      const answer = session.request("srv__ping")
+      await until(() => gateway.posts.length === n + 2)
+      const id = gateway.posts[n + 1]!.body["id"]
+      gateway.event(n + 1, "response", { request_id: `r${n}`, server_id: "srv", response: { jsonrpc: "2.0", id, result: { n } } })
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      gateway.posts[n + 1]!.reply(202, { request_id: `r${n}` })
+      assert.deepStrictEqual(await answer, { n })
+    }
+    gateway.posts[0]!.reply(202, { request_id: "rb" })
+    gateway.event(9, "response", { request_id: "rb", server_id: "srv", response: { jsonrpc: "2.0", id: gateway.posts[0]!.body["id"], result: {} } })
+    await blocker
+  })
+
+  it("close() after the stream failed for good still deletes the session at the gateway", async () => {
+    const { gateway, session } = await start({ maxAttempts: 1 })
+    gateway.getStatuses.push(503, 503)
+    gateway.drop()
+    await until(() => session.closedReason === "stream_failed")
+    await session.close()
+    assert.strictEqual(gateway.deletes, 1)
+  })
+
+  it("a gateway that cannot be reached rejects with GatewayNetworkError; a URL of another origin is never sent the token", async () => {
+    const refused: FetchLike = async () => {
+      throw new TypeError("fetch failed")
+    }
+    const error = await rejection(new GatewayClient("http://gateway.test", { token: "t", fetch: refused }).createSession())
+    assert.instanceOf(error, GatewayNetworkError)
+    const elsewhere: FetchLike = async (input) => {
+      assert.fail(`no request may leave the gateway's origin: ${input}`)
+    }
+    const client = new GatewayClient("http://gateway.test", { token: "t", fetch: async (input, init) => {
+      if (new URL(input).pathname === "/gateway/stream") {
+        return json(201, { session_id: "x", stream_url: "http://evil.test/steal", request_url: "http://evil.test/steal", servers: [] })
+      }
+      return elsewhere(input, init)
+    } })
+    assert.instanceOf(await rejection(client.createSession()), GatewayNetworkError)
   })
 })
