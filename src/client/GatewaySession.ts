@@ -71,6 +71,12 @@ export interface ReconnectOptions {
   readonly maxDelayMs?: number
   /** Attempts in a row without an event before the session is given up. Default: no limit. */
   readonly maxAttempts?: number
+  /**
+   * A stream that brings nothing (not even the gateway's heartbeat) for this long is taken for dead (a sleeping
+   * laptop, a NAT that forgot the connection) and reopened with `Last-Event-ID`. Default 90000: three of the
+   * gateway's default heartbeat intervals. 0 turns it off.
+   */
+  readonly idleTimeoutMs?: number
 }
 
 export interface SessionOptions {
@@ -156,6 +162,8 @@ export class GatewaySession extends EventTarget {
   #posting = 0
   /** The open stream's reader, cancelled when the session ends. */
   #reader: ReadableStreamDefaultReader<Uint8Array> | undefined
+  /** Stops the open connection's idle timer and unhooks it from the session's end. */
+  #connectionCleanup: (() => void) | undefined
   #eventsThisConnection = 0
   #closedReason: CloseReason | "stream_failed" | undefined
   #closedCause: unknown
@@ -379,7 +387,22 @@ export class GatewaySession extends EventTarget {
         const headers: Record<string, string> = { accept: "text/event-stream" }
         const resumeFrom = this.#resumeFrom(first)
         if (resumeFrom !== undefined) headers["last-event-id"] = resumeFrom
-        const response = await this.#http.send(this.#created.stream_url, { headers, signal: this.#stop.signal })
+        // One connection's own signal: the session's end aborts it, and so does a silence past idleTimeoutMs.
+        const connection = new AbortController()
+        const stopConnection = () => connection.abort()
+        this.#stop.signal.addEventListener("abort", stopConnection, { once: true })
+        const idleMs = this.#options.reconnect?.idleTimeoutMs ?? 90_000
+        let idle: ReturnType<typeof setTimeout> | undefined
+        const heard = () => {
+          clearTimeout(idle)
+          if (idleMs > 0) idle = setTimeout(() => connection.abort(new Error(`no event for ${idleMs} ms`)), idleMs)
+        }
+        this.#connectionCleanup = () => {
+          clearTimeout(idle)
+          this.#stop.signal.removeEventListener("abort", stopConnection)
+        }
+        heard()
+        const response = await this.#http.send(this.#created.stream_url, { headers, signal: connection.signal })
         if (response.status !== 200 || response.body === null) {
           final = finalStatuses.has(response.status)
           throw await GatewayHttpError.fromResponse(response)
@@ -392,9 +415,12 @@ export class GatewaySession extends EventTarget {
         // of createSession() has had its turn to add listeners.
         if (first) await wait(0, this.#stop.signal)
         try {
+          // A silent connection is cancelled from outside the read, which then ends.
+          connection.signal.addEventListener("abort", () => void reader.cancel().catch(() => {}), { once: true })
           for (;;) {
             const { done, value } = await reader.read()
             if (done) break
+            heard()
             this.#parser.push(value)
             if (this.#eventsThisConnection > 0) attempt = 0
             if (this.#closedReason !== undefined) break
@@ -407,6 +433,8 @@ export class GatewaySession extends EventTarget {
       } catch (error) {
         cause = error
       }
+      this.#connectionCleanup?.()
+      this.#connectionCleanup = undefined
       this.#parser.end()
       // `closed` arrived, or close() hung up: the end of the stream is expected.
       if (this.#stop.signal.aborted || this.#closedReason !== undefined) break

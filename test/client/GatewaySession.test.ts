@@ -82,14 +82,17 @@ const until = async (condition: () => boolean, ms = 2000): Promise<void> => {
   }
 }
 
-const start = async (options: { readonly initialDelayMs?: number; readonly maxAttempts?: number } = {}) => {
+const start = async (
+  options: { readonly initialDelayMs?: number; readonly maxAttempts?: number; readonly idleTimeoutMs?: number } = {}
+) => {
   const gateway = new FakeGateway()
   const client = new GatewayClient("http://gateway.test", {
     token: "t",
     fetch: gateway.fetch,
     reconnect: {
       initialDelayMs: options.initialDelayMs ?? 10,
-      ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts })
+      ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
+      ...(options.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: options.idleTimeoutMs })
     }
   })
   const session = await client.createSession()
@@ -297,5 +300,14 @@ describe("GatewaySession, against a scripted gateway", () => {
       return elsewhere(input, init)
     } })
     assert.instanceOf(await rejection(client.createSession()), GatewayNetworkError)
+  })
+
+  it("a stream silent past idleTimeoutMs (not even a heartbeat) is reopened from the last event it got", async () => {
+    const { gateway, session } = await start({ idleTimeoutMs: 60 })
+    gateway.event(3, "heartbeat", { timestamp: 1 })
+    // Nothing more: the connection is taken for dead and reopened with Last-Event-ID.
+    await until(() => gateway.streams.length === 2)
+    assert.strictEqual(gateway.streams[1]!.lastEventId, "3")
+    await session.close()
   })
 })
