@@ -1,5 +1,6 @@
-import { Effect, Layer, Schema, Stream } from "effect"
+import { Duration, Effect, Layer, Schema, Stream } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { GatewayConfig } from "../config/GatewayConfig.ts"
 import type { SessionEvent } from "../session/SessionEvent.ts"
 import { SessionManager } from "../session/SessionManager.ts"
 import * as JsonRpc from "../protocol/JsonRpc.ts"
@@ -8,6 +9,7 @@ import { Auth, CurrentClient } from "./Auth.ts"
 import { withErrorResponses } from "./ErrorResponse.ts"
 import { InvalidRequest } from "./HttpErrors.ts"
 import { readJson } from "./JsonBody.ts"
+import { closeWhenStalled } from "./StalledStreams.ts"
 
 const SessionPath = Schema.Struct({ session_id: Schema.String })
 
@@ -64,6 +66,8 @@ const OpenStream = HttpRouter.add(
     const client = yield* CurrentClient
     const session = yield* (yield* SessionManager).get(client, yield* sessionId)
     const request = yield* HttpServerRequest.HttpServerRequest
+    // Heartbeats keep a healthy stream writing: three missed ones mean its client stopped reading.
+    yield* closeWhenStalled(Duration.seconds(3 * (yield* GatewayConfig).streaming.heartbeatIntervalSeconds))
     const events = session.stream(lastEventId(request.headers["last-event-id"]))
     return HttpServerResponse.stream(Stream.concat(Stream.succeed(opening), Stream.mapArray(events, toSse)), {
       contentType: "text/event-stream",

@@ -5,11 +5,13 @@
  * (`LegacySessions`), modern requests are served one by one (`ModernRequests`).
  */
 import { classifyInboundRequest, isInitializeRequest, type JSONRPCRequest } from "@modelcontextprotocol/server"
-import { Effect, Schema, Stream } from "effect"
+import { Duration, Effect, Schema, Stream } from "effect"
 import { HttpBody, HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import type { Config } from "../config/ConfigSchema.ts"
 import { GatewayConfig } from "../config/GatewayConfig.ts"
 import { Authenticator } from "../http/Auth.ts"
 import { readJson } from "../http/JsonBody.ts"
+import { closeWhenStalled } from "../http/StalledStreams.ts"
 import * as Guards from "./Guards.ts"
 import * as JsonRpcErrors from "./JsonRpcErrors.ts"
 import { LegacySessions } from "./LegacySessions.ts"
@@ -48,6 +50,9 @@ const isLeanCandidate = (body: unknown, version: string | undefined): body is JS
   (typeof (body as { id?: unknown }).id === "string" || typeof (body as { id?: unknown }).id === "number") &&
   (body as { method: string }).method !== "initialize" &&
   version !== undefined && (ServerIdentity.legacyVersions as ReadonlyArray<string>).includes(version)
+
+/** How long a GET or listen stream may accept nothing: three keep-alives (15 s) or heartbeats, whichever is longer. */
+const streamIdle = (config: Config) => Duration.seconds(3 * Math.max(15, config.streaming.heartbeatIntervalSeconds))
 
 const header = (request: HttpServerRequest.HttpServerRequest, name: string): string | undefined => request.headers[name]
 
@@ -91,6 +96,7 @@ export const McpRoute = HttpRouter.add(
       })
     }
     if (route.kind === "modern") {
+      if (route.message.method === "subscriptions/listen") yield* closeWhenStalled(streamIdle(config))
       return yield* (yield* ModernRequests).handle(client.value, route.message, request.headers)
     }
 
@@ -106,6 +112,7 @@ export const McpRoute = HttpRouter.add(
     // A GET resuming a stream of the transport's (a POST answered through it) is the transport's to replay.
     const lastEventId = header(request, "last-event-id")
     if (request.method === "GET" && sessionId !== undefined) {
+      yield* closeWhenStalled(streamIdle(config))
       if (!(header(request, "accept") ?? "").includes("text/event-stream")) {
         return JsonRpcErrors.errorResponse(406, JsonRpcErrors.InvalidRequest, "Not Acceptable: Client must accept text/event-stream")
       }
