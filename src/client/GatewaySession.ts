@@ -407,13 +407,14 @@ export class GatewaySession extends EventTarget {
           final = finalStatuses.has(response.status)
           throw await GatewayHttpError.fromResponse(response)
         }
-        if (first) opened()
+        const isFirst = first
         first = false
+        if (isFirst) opened()
         const reader = response.body.getReader()
         this.#reader = reader
         // The first events (all the session queued since it was created) are dispatched only after the caller
         // of createSession() has had its turn to add listeners.
-        if (first) await wait(0, this.#stop.signal)
+        if (isFirst) await wait(0, this.#stop.signal)
         try {
           // A silent connection is cancelled from outside the read, which then ends.
           connection.signal.addEventListener("abort", () => void reader.cancel().catch(() => {}), { once: true })

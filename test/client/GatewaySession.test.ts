@@ -32,6 +32,8 @@ class FakeGateway {
   /** Statuses for the next GETs (200 once the list is empty). */
   readonly getStatuses: Array<number> = []
   deletes = 0
+  /** Text the first stream already holds when it opens (what the session queued before the client's GET). */
+  queued: string | undefined
   readonly #encoder = new TextEncoder()
 
   readonly fetch: FetchLike = async (input, init) => {
@@ -47,7 +49,10 @@ class FakeGateway {
       const status = this.getStatuses.shift() ?? 200
       if (status !== 200) return json(status, { error: { code: "session_not_found", message: "no such session" } })
       const body = new ReadableStream<Uint8Array>({
-        start: (controller) => void this.streams.push({ lastEventId: headers.get("last-event-id"), controller })
+        start: (controller) => {
+          if (this.queued !== undefined && this.streams.length === 0) controller.enqueue(this.#encoder.encode(this.queued))
+          this.streams.push({ lastEventId: headers.get("last-event-id"), controller })
+        }
       })
       return new Response(body, { status: 200, headers: { "content-type": "text/event-stream" } })
     }
@@ -83,9 +88,15 @@ const until = async (condition: () => boolean, ms = 2000): Promise<void> => {
 }
 
 const start = async (
-  options: { readonly initialDelayMs?: number; readonly maxAttempts?: number; readonly idleTimeoutMs?: number } = {}
+  options: {
+    readonly initialDelayMs?: number
+    readonly maxAttempts?: number
+    readonly idleTimeoutMs?: number
+    readonly queued?: string
+  } = {}
 ) => {
   const gateway = new FakeGateway()
+  gateway.queued = options.queued
   const client = new GatewayClient("http://gateway.test", {
     token: "t",
     fetch: gateway.fetch,
@@ -109,6 +120,15 @@ const recorder = <D>(session: GatewaySession, name: "reconnecting" | "stream-err
 }
 
 describe("GatewaySession, against a scripted gateway", () => {
+  it("events the stream holds when it opens reach listeners added just after createSession()", async () => {
+    const request = { jsonrpc: "2.0", id: "srv:1", method: "roots/list" }
+    const { session } = await start({ queued: `id: 1\nevent: request\ndata: ${JSON.stringify({ server_id: "srv", request })}\n\n` })
+    const seen: Array<unknown> = []
+    session.addEventListener("request", (event) => seen.push(event.detail))
+    await until(() => seen.length === 1)
+    assert.deepStrictEqual(seen, [{ server_id: "srv", request }])
+  })
+
   it("settles a request whose answer reaches the stream before the POST's 202", async () => {
     const { gateway, session } = await start()
     const answer = session.request("srv__ping")
