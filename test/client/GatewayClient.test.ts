@@ -237,6 +237,35 @@ layer(gatewayLayer(config), { timeout: 90_000, excludeTestServices: true })("Gat
       assert.strictEqual(textOf(echoed), "still here")
     }))
 
+  it.effect("the gateway ends the stream mid-flood (another GET takes it over): the client resumes, no event lost, none twice", () =>
+    Effect.gen(function*() {
+      const { session, events } = yield* openSession({ servers: ["fixture"] })
+      const reconnects: Array<{ lastEventId: string | undefined }> = []
+      session.addEventListener("reconnecting", (e) => reconnects.push(e.detail))
+      // Once the flood is flowing, someone else opens the session's stream: the gateway ends the client's.
+      const streamUrl = new URL(`/gateway/stream/${session.id}`, yield* baseUrl)
+      let heard = 0
+      let other: Promise<Response> | undefined
+      session.addEventListener("notification", () => {
+        if (++heard === 20) other = globalThis.fetch(streamUrl, { headers: { authorization: `Bearer ${token}` } })
+      })
+      // Within the replay depth (maxPendingEvents, 1000 here), so that everything missed can be replayed.
+      const count = 800
+      const flooded = yield* Effect.promise(() => session.callTool("fixture__flood", { count }, { timeoutMs: 20_000 }))
+      assert.match(textOf(flooded), /^flooded 800/)
+      yield* Effect.promise(async () => (await other)?.body?.cancel())
+
+      // The gateway ended the stream (no network trick): the client reconnected from the last event it had.
+      assert.isAtLeast(reconnects.length, 1)
+      assert.isDefined(reconnects[0]!.lastEventId)
+      const seqs = events
+        .filter((e): e is GatewayEvent<"notification"> => e.type === "notification")
+        .map((e) => (e.detail.notification.params?.["data"] as { seq: number }).seq)
+      assert.deepStrictEqual(seqs, Array.from({ length: count }, (_, i) => i))
+      const ids = events.map((e) => e.id)
+      assert.strictEqual(new Set(ids).size, ids.length, "no event twice")
+    }))
+
   it.effect("close() deletes the session: `closed` is the last event, no reconnect, requests fail typed", () =>
     Effect.gen(function*() {
       const { fetch, gets } = instrumentedFetch()
