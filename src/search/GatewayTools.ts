@@ -137,7 +137,9 @@ export const call = (name: string, args: unknown, context: Context): Answer => {
     if (unknown.length > 0 && unknown.length === requested.size) {
       return {
         _tag: "Result",
-        result: toolError(`no such tools: ${unknown.join(", ")}; use gateway__search_tools to find tool names`),
+        result: toolError(
+          `no such tools: ${unknown.join(", ")} (or their servers are down right now); use gateway__search_tools to find tool names`
+        ),
         listChanged: false
       }
     }
@@ -156,11 +158,17 @@ export const list = (context: Pick<Context, "activated" | "lookup" | "servers">)
   return { tools }
 }
 
-/** What calling a tool that is not activated answers (or one activated whose server no longer offers it). */
-export const notActivated = (name: string, wasActivated: boolean): Readonly<Record<string, unknown>> =>
+/**
+ * What calling a tool that cannot be called answers: one that exists but is not activated, one activated whose
+ * server no longer offers it, or a name no server of the session offers (as far as the catalog knows now).
+ */
+export const notActivated = (name: string, status: "inactive" | "unavailable" | "unknown"): Readonly<Record<string, unknown>> =>
   toolError(
-    wasActivated
+    status === "unavailable"
       ? `tool "${name}" is activated but not available now: its server is down or no longer offers it.`
+      : status === "unknown"
+      ? `no tool "${name}" among this session's servers (or its server is down right now). Find tools with ` +
+        `gateway__search_tools, then activate them with gateway__activate_tools.`
       : `tool "${name}" is not activated. Find tools with gateway__search_tools, then activate them with ` +
         `gateway__activate_tools; activated tools appear in tools/list.`
   )

@@ -148,9 +148,12 @@ export const make = Effect.fnUntraced(function*(requestTimeout: (serverId: strin
           if (rest.length === 0) followers.delete(serverId)
           else followers.set(serverId, rest)
           if (list[0] !== backend) return Effect.void
-          // The watched backend goes: the next one takes over, or the server leaves the catalog.
+          // The watched backend goes: the next one takes over, or the server leaves the catalog (and a later
+          // follower's sessions wait for it to be indexed again).
           const next = rest[0]
-          return next === undefined ? FiberMap.remove(watchers, serverId) : FiberMap.run(watchers, serverId, watch(serverId, next))
+          if (next !== undefined) return FiberMap.run(watchers, serverId, watch(serverId, next))
+          firstIndexed.delete(serverId)
+          return FiberMap.remove(watchers, serverId)
         })
     ).pipe(Effect.asVoid)
 

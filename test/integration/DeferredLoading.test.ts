@@ -71,6 +71,10 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("def
       const early = yield* agent.request("early", "tools/call", { name: "everything__echo", arguments: { message: "hi" } })
       assert.isTrue(early.response.result.isError)
       assert.match(textOf(early.response), /not activated.*gateway__search_tools.*gateway__activate_tools/)
+      // A name no server offers is not called "not activated": that would say it exists.
+      const missing = yield* agent.request("missing", "tools/call", { name: "everything__no_such_tool", arguments: {} })
+      assert.isTrue(missing.response.result.isError)
+      assert.match(textOf(missing.response), /no tool "everything__no_such_tool" among this session's servers/)
       const byMethod = yield* agent.request("by-method", "everything__tools/call", { name: "echo", arguments: { message: "hi" } })
       assert.isTrue(byMethod.response.result.isError)
 

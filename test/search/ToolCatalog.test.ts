@@ -41,6 +41,12 @@ describe("ToolCatalog over real backends", () => {
       yield* Scope.close(following, Exit.void)
       assert.deepStrictEqual(names(catalog, "echo text back", ["alpha"]), [])
       assert.isUndefined(catalog.lookup("alpha__echo"))
+
+      // Followed again (a new session's own instance of an `isolation: "session"` server): `settled` waits for
+      // the new indexing, so the session's first search finds the tools.
+      yield* catalog.follow("alpha", backend)
+      yield* catalog.settled(["alpha"], "10 seconds")
+      assert.include(names(catalog, "echo text back", ["alpha"]), "alpha__echo")
     }).pipe(Effect.scoped, Effect.provide(layers)))
 
   it.live("a second backend of the same server takes over when the first is no longer followed", () =>
