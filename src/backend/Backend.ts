@@ -21,9 +21,7 @@ import {
   Exit,
   Fiber,
   FiberSet,
-  PubSub,
   Queue,
-  Ref,
   Schedule,
   Scope,
   Stream,
@@ -64,6 +62,14 @@ export interface Health {
   /** Epoch millis of the last change of `state`. */
   readonly since: number
 }
+
+/**
+ * Hears one notification. `owner` is the session a log message (`notifications/message`) belongs to, when the
+ * gateway can tell: it came on the stream of that session's call, or that session is the only one with calls in
+ * flight (or the only one attached). A shared server's other log messages belong to no session: they are never
+ * shown to another client.
+ */
+export type NotificationListener = (notification: JSONRPCNotification, owner: string | undefined) => void
 
 /** A request the backend sends to the client side (sampling, elicitation, roots). */
 export interface BackendRequest {
@@ -116,20 +122,19 @@ export interface Backend {
   ) => Effect.Effect<Effect.Effect<void>>
   readonly notify: (notification: JSONRPCNotification) => Effect.Effect<void, BackendError>
   /**
-   * Subscribes now (so nothing published after this returns is missed) to the backend's notifications;
-   * the subscription lasts as long as the caller's scope.
+   * Calls `listener` with every notification of the backend, synchronously as it arrives (no queue, no fiber:
+   * the path of a notification flood), for as long as the caller's scope lasts. A listener must not block.
+   */
+  readonly onNotification: (listener: NotificationListener) => Effect.Effect<void, never, Scope.Scope>
+  /**
+   * The same as a stream: subscribed now (so nothing sent after this returns is missed), for as long as the
+   * caller's scope lasts.
    */
   readonly subscribeNotifications: Effect.Effect<Stream.Stream<JSONRPCNotification>, never, Scope.Scope>
   /**
-   * The same for the `list_changed` notifications alone: what follows a server's lists (the tool catalog) without
-   * paying for every other notification (a log flood).
+   * The `list_changed` notifications alone: what follows a server's lists (the tool catalog) without paying for
+   * every other notification (a log flood).
    */
-  /**
-   * The session a log message (`notifications/message`) belongs to, when the gateway can tell: it came on the
-   * stream of that session's call, or that session is the only one with calls in flight (or the only one attached).
-   * A shared server's other log messages belong to no session: they are never shown to another client.
-   */
-  readonly ownerOf: (notification: JSONRPCNotification) => string | undefined
   readonly subscribeListChanges: Effect.Effect<Stream.Stream<JSONRPCNotification>, never, Scope.Scope>
   /**
    * Takes the backend's requests to the client side (sampling, elicitation, roots) for `owner` (a session)
@@ -250,9 +255,8 @@ const secretsOf = (endpoint: Connection.Endpoint): ReadonlyArray<string> => {
   ]
 }
 
-// Backends publish into these without ever waiting; subscribers (sessions) drain them at once into their own
-// bounded queues. The bound only guards memory against a subscriber that is starved.
-const publishCapacity = 16_384
+/** A notification stream's buffer: the bound only guards memory against a reader that is starved. */
+const streamCapacity = 16_384
 
 /**
  * The actor for one backend MCP server: it owns the connection, restarts it with capped exponential backoff
@@ -273,13 +277,12 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     health: { serverId, state: "starting", restarts: 0, failedStarts: 0, since: yield* Clock.currentTimeMillis },
     live: undefined
   })
-  const notifications = yield* Effect.acquireRelease(PubSub.sliding<JSONRPCNotification>(publishCapacity), PubSub.shutdown)
-  const listChanges = yield* Effect.acquireRelease(PubSub.sliding<JSONRPCNotification>(publishCapacity), PubSub.shutdown)
+  /** Touched only synchronously (add, remove, dispatch). */
+  const listeners = new Set<NotificationListener>()
   const resourceHolders = ResourceHolders.make()
 
   /** Owners taking the backend's requests: touched only synchronously (attach, detach, dispatch). */
   const requestHandlers = new Map<string, (request: BackendRequest) => boolean>()
-  const notificationListeners = yield* Ref.make(0)
   // Stderr lines and transport errors come from Node callbacks; a bounded queue hands them to the logger.
   const logs = yield* Effect.acquireRelease(Queue.sliding<Effect.Effect<void>>(1_000), Queue.shutdown)
   yield* Queue.take(logs).pipe(Effect.flatten, Effect.forever, Effect.annotateLogs({ serverId }), Effect.forkScoped)
@@ -304,12 +307,17 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       if (typeof message.id === "number") current?.inFlight.settle(message.id, message)
     } else if (!("id" in message)) {
       const notification = withoutSubscriptionId(message)
-      if (notification.method === "notifications/message") {
-        const owner = cause ?? (current === undefined ? undefined : soleOwner(current))
-        if (owner !== undefined) owners.set(notification, owner)
+      const owner = notification.method !== "notifications/message"
+        ? undefined
+        : cause ?? (current === undefined ? undefined : soleOwner(current))
+      for (const listener of listeners) {
+        try {
+          listener(notification, owner)
+        } catch (error) {
+          // A listener is the gateway's own code: a throw is a bug, and must not stop the transport's read loop.
+          Queue.offerUnsafe(logs, Effect.logError("notification listener failed", Cause.die(error)))
+        }
       }
-      PubSub.publishUnsafe(notifications, notification)
-      if (notification.method.endsWith("/list_changed")) PubSub.publishUnsafe(listChanges, notification)
     } else if (current === undefined) {
       return // a request during the handshake is the SDK Client's to answer
     } else if (message.method === "ping") {
@@ -328,9 +336,6 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       }
     }
   }
-
-  /** Log messages' sessions, as far as known (weak: a message nobody holds any more is forgotten). */
-  const owners = new WeakMap<JSONRPCNotification, string>()
 
   /** The one attached session with calls in flight, or the only one attached; else none (ambiguous). */
   const soleOwner = (live: Live): string | undefined => {
@@ -682,13 +687,18 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const notify = (notification: JSONRPCNotification) =>
     Effect.flatMap(awaitLive(requestTimeout), (live) => sendOn(live, notification, notification.method))
 
-  /** A scoped subscription: subscribed before this returns, counted while it lasts. */
-  const subscribe = <A>(pubsub: PubSub.PubSub<A>, onCount: (delta: number) => Effect.Effect<void>) =>
+  const onNotification = (listener: NotificationListener) =>
+    Effect.acquireRelease(
+      Effect.sync(() => void listeners.add(listener)),
+      () => Effect.sync(() => void listeners.delete(listener))
+    )
+
+  /** Notifications that pass `filter`, as a stream (a bounded buffer: it only guards memory against a starved reader). */
+  const subscribe = (filter: (notification: JSONRPCNotification) => boolean) =>
     Effect.gen(function*() {
-      const subscription = yield* PubSub.subscribe(pubsub)
-      // Acquired after the subscription, so released before it: never counted without one.
-      yield* Effect.acquireRelease(onCount(1), () => onCount(-1))
-      return Stream.fromSubscription(subscription)
+      const buffer = yield* Effect.acquireRelease(Queue.sliding<JSONRPCNotification>(streamCapacity), Queue.shutdown)
+      yield* onNotification((notification) => void (filter(notification) && Queue.offerUnsafe(buffer, notification)))
+      return Stream.fromQueue(buffer)
     })
 
   return {
@@ -707,19 +717,16 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     request,
     start,
     notify,
-    subscribeNotifications: subscribe(notifications, (delta) => Ref.update(notificationListeners, (n) => n + delta)),
-    subscribeListChanges: subscribe(listChanges, () => Effect.void),
-    ownerOf: (notification) => owners.get(notification),
+    onNotification,
+    subscribeNotifications: subscribe(() => true),
+    subscribeListChanges: subscribe((notification) => notification.method.endsWith("/list_changed")),
     resourceHolders,
     attachRequests: (owner, handler) =>
       Effect.acquireRelease(
         Effect.sync(() => void requestHandlers.set(owner, handler)),
         () => Effect.sync(() => void (requestHandlers.get(owner) === handler && requestHandlers.delete(owner)))
       ),
-    subscribers: Effect.all({
-      notifications: Ref.get(notificationListeners),
-      requests: Effect.sync(() => requestHandlers.size)
-    })
+    subscribers: Effect.sync(() => ({ notifications: listeners.size, requests: requestHandlers.size }))
   } satisfies Backend as Backend
 })
 

@@ -255,59 +255,57 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   // A scope closed some other way (the manager stopping) still ends every stream with `closed`.
   yield* Effect.addFinalizer(() => Effect.sync(() => closeNow("shutdown")))
 
-  // Backend notifications: subscribed now, for the life of the session.
-  for (const [serverId, backend] of options.backends) {
-    const notifications = yield* backend.subscribeNotifications
-    yield* notifications.pipe(
-      Stream.runForEach((notification) => {
-        // A log message goes only to the session it belongs to: a shared server's logs may name another
-        // client's work.
-        if (notification.method === "notifications/message" && backend.ownerOf(notification) !== options.id) {
-          return Effect.void
+  /** What this session does with one notification of `serverId`: synchronous, called as it arrives. */
+  const hear = (serverId: string) => (notification: JSONRPCNotification, owner: string | undefined): void => {
+    switch (notification.method) {
+      // A log message goes only to the session it belongs to: a shared server's logs may name another client's work.
+      case "notifications/message":
+        if (owner !== options.id) return
+        break
+      // Progress belongs to the request that asked for it, under the token this session gave it.
+      case "notifications/progress": {
+        const token = notification.params?.progressToken
+        const original = typeof token === "string" ? progressTokens.get(token) : undefined
+        if (original === undefined) return
+        notification = { ...notification, params: { ...notification.params, progressToken: original } }
+        break
+      }
+      // A backend cancelling one of its requests to the client: only the session it asked, under that session's
+      // id for it.
+      case "notifications/cancelled": {
+        const id = notification.params?.requestId
+        const key = [...asked].find(([, request]) => request.serverId === serverId && request.request.id === id)?.[0]
+        if (key === undefined) return
+        asked.delete(key)
+        notification = { ...notification, params: { ...notification.params, requestId: key } }
+        break
+      }
+      // A task's status goes only to the session whose request created the task, under its namespaced id.
+      case "notifications/tasks/status": {
+        const status = tasks.status(serverId, notification)
+        if (status === undefined) return
+        notification = status
+        break
+      }
+      // An update goes only to the sessions that subscribed to that resource.
+      case "notifications/resources/updated": {
+        const uri = notification.params?.uri
+        if (typeof uri !== "string" || !subscribed.has(`${serverId} ${uri}`)) return
+        break
+      }
+      default:
+        for (const method of listChangedRefresh[notification.method] ?? []) {
+          // Only lists the session has learnt from, and one pending refresh per list however many notices.
+          const key = `${serverId} ${method}`
+          if (!learnt.has(method) || pendingRefresh.has(key)) continue
+          pendingRefresh.add(key)
+          Queue.offerUnsafe(refreshes, { serverId, method })
         }
-        if (notification.method === "notifications/progress") {
-          // Progress belongs to the request that asked for it, under the token this session gave it.
-          const token = notification.params?.progressToken
-          const original = typeof token === "string" ? progressTokens.get(token) : undefined
-          if (original === undefined) return Effect.void
-          const params = { ...notification.params, progressToken: original }
-          return emit({ event: "notification", data: { server_id: serverId, notification: { ...notification, params } } })
-        }
-        // A backend cancelling one of its requests to the client: only the session it asked, under that
-        // session's id for it.
-        if (notification.method === "notifications/cancelled") {
-          const id = notification.params?.requestId
-          const key = [...asked].find(([, request]) => request.serverId === serverId && request.request.id === id)?.[0]
-          if (key === undefined) return Effect.void
-          asked.delete(key)
-          const params = { ...notification.params, requestId: key }
-          return emit({ event: "notification", data: { server_id: serverId, notification: { ...notification, params } } })
-        }
-        const refresh = listChangedRefresh[notification.method]
-        if (refresh !== undefined) {
-          for (const method of refresh) {
-            // Only lists the session has learnt from, and one pending refresh per list however many notices.
-            const key = `${serverId} ${method}`
-            if (!learnt.has(method) || pendingRefresh.has(key)) continue
-            pendingRefresh.add(key)
-            Queue.offerUnsafe(refreshes, { serverId, method })
-          }
-        }
-        // A task's status goes only to the session whose request created the task, under its namespaced id.
-        if (notification.method === "notifications/tasks/status") {
-          const status = tasks.status(serverId, notification)
-          return status === undefined ? Effect.void : emit({ event: "notification", data: { server_id: serverId, notification: status } })
-        }
-        // An update goes only to the sessions that subscribed to that resource.
-        if (notification.method === "notifications/resources/updated") {
-          const uri = notification.params?.uri
-          if (typeof uri !== "string" || !subscribed.has(`${serverId} ${uri}`)) return Effect.void
-        }
-        return emit({ event: "notification", data: { server_id: serverId, notification } })
-      }),
-      Effect.forkScoped
-    )
+    }
+    push({ event: "notification", data: { server_id: serverId, notification } })
   }
+  // Backend notifications: heard from now on, for the life of the session.
+  for (const [serverId, backend] of options.backends) yield* backend.onNotification(hear(serverId))
 
   const broadcast = (
     requestId: string,
@@ -504,7 +502,13 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         }
         const tool = typeof name === "string" && toolbox.activated.has(name) ? toolbox.lookup(name) : undefined
         if (tool === undefined) {
-          reply({ result: GatewayTools.notActivated(String(name), typeof name === "string" && toolbox.activated.has(name)) })
+          const known = typeof name === "string" ? toolbox.lookup(name) : undefined
+          const status = typeof name === "string" && toolbox.activated.has(name)
+            ? "unavailable"
+            : known !== undefined && toolbox.servers.has(known.serverId)
+            ? "inactive"
+            : "unknown"
+          reply({ result: GatewayTools.notActivated(String(name), status) })
           return { request_id: requestId }
         }
         activatedRoute = { _tag: "Single", serverId: tool.serverId, message: { ...outbound, params: { ...outbound.params, name: tool.name } } }
@@ -538,7 +542,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         toolbox !== undefined && activatedRoute === undefined && target._tag === "Single" &&
         target.message.method === "tools/call" && !isActivated(toolbox, target.serverId, target.message.params?.["name"])
       ) {
-        reply({ result: GatewayTools.notActivated(`${target.serverId}__${String(target.message.params?.["name"])}`, false) })
+        reply({ result: GatewayTools.notActivated(`${target.serverId}__${String(target.message.params?.["name"])}`, "inactive") })
         return { request_id: requestId }
       }
       if (gatewayToken !== undefined && token !== undefined) progressTokens.set(gatewayToken, token)
@@ -658,10 +662,15 @@ export const make = Effect.fnUntraced(function*(options: Options) {
           }
         }
       }]
-      const taken = (event: SessionEvent) => Effect.sync(() => void (lastTaken = Math.max(lastTaken, event.id)))
+      // Chunk by chunk (ids increase along a stream, so the last one is the highest): per event it cost a flood.
+      const taken = <Events extends ReadonlyArray<SessionEvent>>(events: Events): Events => {
+        const last = events.at(-1)
+        if (last !== undefined && last.id > lastTaken) lastTaken = last.id
+        return events
+      }
       return Stream.fromIterable([...gap, ...missed.events]).pipe(
         Stream.concat(Stream.fromQueue(outbox)),
-        Stream.tap(taken)
+        Stream.mapArray(taken)
       )
     }))
 
