@@ -45,4 +45,26 @@ describe("SearchIndex", () => {
     assert.isEmpty(index.search("send message"))
     assert.strictEqual(index.size, 1)
   })
+
+  it("ranks a query the same however often it was asked and its servers re-indexed", () => {
+    const index = make()
+    const queries = ["open a ticket on github", "send a chat message to a channel", "delete a message", "pull requests"]
+    const first = queries.map((query) => index.search(query))
+    // Re-indexing frees documents and reuses their places: nothing of the old ones may linger in a ranking.
+    for (let i = 0; i < 3; i++) index.setServer("github", tools.github)
+    index.setServer("slack", [])
+    index.setServer("slack", tools.slack)
+    assert.deepStrictEqual(queries.map((query) => index.search(query)), first)
+    assert.deepStrictEqual(queries.map((query) => index.search(query)), first)
+    assert.strictEqual(index.size, 4)
+  })
+
+  it("ranks ties by indexing order, and fills `limit` from the servers asked for only", () => {
+    const index = new SearchIndex()
+    for (const serverId of ["one", "two", "three"]) index.setServer(serverId, tools.slack)
+    const servers = index.search("post a message", { limit: 3 }).map((hit) => hit.serverId)
+    assert.deepStrictEqual(servers, ["one", "two", "three"])
+    const hits = index.search("post a message", { limit: 2, servers: new Set(["three"]) })
+    assert.deepStrictEqual(hits.map((hit) => hit.name), ["three__postMessage", "three__deleteMessage"])
+  })
 })
