@@ -70,7 +70,7 @@ const program = Effect.gen(function*() {
   const sdk = yield* BackendRows.run({ calls, warmup, rounds })
   if (only === undefined || only.includes("calls")) yield* SessionCalls.run({ dir, calls, warmup, rounds, preWarm: 5_000, ...sdk })
   if (only === undefined || only.includes("flood")) {
-    yield* Flood.run({ dir, count: floodEvents, size: floodPad, rounds: floodRounds, bursts: 200, burstSize: 10 })
+    yield* Flood.run({ dir, count: floodEvents, size: floodPad, rounds: floodRounds, bursts: 200, burstSize: 10, pacedRate: 100_000 })
   }
   if (only === undefined || only.includes("sessions")) yield* IdleSessions.run({ dir, sessions: idleSessions, settleMs: 2_000 })
   if (only === undefined || only.includes("search")) yield* Search.run

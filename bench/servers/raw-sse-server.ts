@@ -5,7 +5,7 @@
  * float epoch ms) as each is written. Run as its own process by bench/run.ts, like the gateway:
  * `node bench/servers/raw-sse-server.ts`; prints `raw SSE server listening on <url>`.
  *
- * `GET /events?count=N&size=S` streams N events, then ends the response.
+ * `GET /events?count=N&size=S[&rate=R]` streams N events (at R events per second if given), then ends the response.
  */
 import { once } from "node:events"
 import { createServer } from "node:http"
@@ -19,9 +19,15 @@ const server = createServer(async (req, res) => {
   const count = Number(url.searchParams.get("count") ?? "1000")
   const size = Number(url.searchParams.get("size") ?? "0")
   const pad = size > 0 ? "x".repeat(size) : undefined
+  const rate = Number(url.searchParams.get("rate") ?? "0")
+  const interval = rate > 0 ? 1000 / rate : 0
+  const started = performance.now()
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache, no-store, no-transform" })
   res.write(": stream open\n\n")
   for (let seq = 0; seq < count; seq++) {
+    // Paced as the flood fixture is: ahead of the schedule, wait (in millisecond ticks).
+    const ahead = started + seq * interval - performance.now()
+    if (ahead >= 1) await new Promise((resolve) => setTimeout(resolve, ahead))
     const sentAt = performance.timeOrigin + performance.now()
     const notification = {
       jsonrpc: "2.0",
