@@ -107,7 +107,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const closedReason = Deferred.makeUnsafe<CloseReason>()
   const requests = yield* FiberSet.make()
   /** Servers whose lists changed: what this session learnt from them (names, URIs) is fetched again. */
-  const refreshes = yield* Queue.unbounded<{ readonly serverId: string; readonly method: McpMethods.BroadcastMethod }>()
+  /** Runs a list refresh in the session's scope, from the synchronous notification path. */
+  const runRefresh = yield* FiberSet.makeRuntime<never>()
   const pendingRefresh = new Set<string>()
   /** The list methods this session has broadcast: only those are worth refreshing. */
   const learnt = new Set<McpMethods.BroadcastMethod>()
@@ -193,14 +194,16 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   }
   const emit = (event: Unnumbered) => Effect.sync(() => push(event))
 
-  // A heartbeat is only sent into an empty queue: a stream with events waiting needs none, so at most one
-  // heartbeat is ever queued (it can take one slot of the bound, never more), and none is replayed.
-  yield* Effect.gen(function*() {
-    yield* Effect.sleep(options.heartbeatInterval)
-    const timestamp = yield* Clock.currentTimeMillis
-    if (isClosed || current === undefined || Queue.sizeUnsafe(current.outbox) > 0) return
-    Queue.offerUnsafe(current.outbox, { id: ++lastId, event: "heartbeat", data: { timestamp } })
-  }).pipe(Effect.forever, Effect.forkScoped)
+  // Heartbeats belong to an open stream (an idle session holds no timer for them). One is only sent into an empty
+  // queue: a stream with events waiting needs none, so at most one heartbeat is ever queued (it can take one slot
+  // of the bound, never more), and none is replayed.
+  const heartbeats = (stream: { readonly outbox: Queue.Queue<SessionEvent, Cause.Done> }) =>
+    Effect.gen(function*() {
+      yield* Effect.sleep(options.heartbeatInterval)
+      const timestamp = yield* Clock.currentTimeMillis
+      if (isClosed || current !== stream || Queue.sizeUnsafe(stream.outbox) > 0) return
+      Queue.offerUnsafe(stream.outbox, { id: ++lastId, event: "heartbeat", data: { timestamp } })
+    }).pipe(Effect.forever)
 
   // Idle expiry: no stream and no request for `idleTimeout`. One fiber sleeps until the next possible moment.
   yield* Effect.gen(function*() {
@@ -255,6 +258,25 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   // A scope closed some other way (the manager stopping) still ends every stream with `closed`.
   yield* Effect.addFinalizer(() => Effect.sync(() => closeNow("shutdown")))
 
+  // A list that changed is fetched again for the names and URIs this session routes by; the client is told
+  // by the `list_changed` notification itself and lists again when it wants the new list.
+  const refresh = (serverId: string, method: McpMethods.BroadcastMethod) =>
+    Effect.suspend(() => {
+      pendingRefresh.delete(`${serverId} ${method}`)
+      const backend = options.backends.get(serverId)
+      if (backend === undefined) return Effect.void
+      return ListPages.listAll(backend, method, { jsonrpc: "2.0", id: `refresh:${method}`, method }, options.requestTimeout(serverId)).pipe(
+        Effect.map((result) => {
+          const namespaced = Merge.namespacePart(method, serverId, result)
+          const part = { serverId, result: namespaced.result }
+          if (method === "resources/list") resources = ResourceMap.withResources(resources, [part]).map
+          else if (method === "resources/templates/list") resources = ResourceMap.withTemplates(resources, [part])
+          else if (method === "tools/list" || method === "prompts/list") learnNames(method, new Set([serverId]), namespaced.names)
+        }),
+        Effect.ignore
+      )
+    })
+
   /** What this session does with one notification of `serverId`: synchronous, called as it arrives. */
   const hear = (serverId: string) => (notification: JSONRPCNotification, owner: string | undefined): void => {
     switch (notification.method) {
@@ -299,7 +321,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
           const key = `${serverId} ${method}`
           if (!learnt.has(method) || pendingRefresh.has(key)) continue
           pendingRefresh.add(key)
-          Queue.offerUnsafe(refreshes, { serverId, method })
+          runRefresh(refresh(serverId, method))
         }
     }
     push({ event: "notification", data: { server_id: serverId, notification } })
@@ -361,27 +383,6 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       })
     })
 
-  // A list that changed is fetched again for the names and URIs this session routes by; the client is told
-  // by the `list_changed` notification itself and lists again when it wants the new list.
-  yield* Queue.take(refreshes).pipe(
-    Effect.flatMap(({ serverId, method }) => {
-      pendingRefresh.delete(`${serverId} ${method}`)
-      const backend = options.backends.get(serverId)
-      if (backend === undefined) return Effect.void
-      return ListPages.listAll(backend, method, { jsonrpc: "2.0", id: `refresh:${method}`, method }, options.requestTimeout(serverId)).pipe(
-        Effect.map((result) => {
-          const namespaced = Merge.namespacePart(method, serverId, result)
-          const part = { serverId, result: namespaced.result }
-          if (method === "resources/list") resources = ResourceMap.withResources(resources, [part]).map
-          else if (method === "resources/templates/list") resources = ResourceMap.withTemplates(resources, [part])
-          else if (method === "tools/list" || method === "prompts/list") learnNames(method, new Set([serverId]), namespaced.names)
-        }),
-        Effect.ignore
-      )
-    }),
-    Effect.forever,
-    Effect.forkScoped
-  )
 
   /**
    * `logging/setLevel` (to each server that logs) and `tasks/list` (this session's tasks only, ids namespaced):
@@ -648,6 +649,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       yield* Effect.addFinalizer(() =>
         Effect.andThen(Effect.sync(() => void (current === mine && (current = undefined))), touch)
       )
+      yield* Effect.forkScoped(heartbeats(mine))
       yield* touch
       // The gap is said first. Its id is that of the last event lost for good: above what the client has,
       // below everything it gets next, so ids still increase along the stream and a later resume from it

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto"
-import { Context, Deferred, Duration, Effect, Exit, Layer, Ref, Scope } from "effect"
+import { Context, Deferred, Duration, Effect, Exit, Layer, Scope } from "effect"
 import type { Backend } from "../backend/Backend.ts"
 import { BackendPool } from "../backend/BackendPool.ts"
 import { GatewayConfig } from "../config/GatewayConfig.ts"
@@ -73,7 +73,9 @@ export class SessionManager extends Context.Service<SessionManager, {
       // Sessions run on the manager's services, not on those of the HTTP request that created them: a fiber
       // keeps its parent's context, and an idle session would otherwise hold that request and its response.
       const context = yield* Effect.context<never>()
-      const sessions = yield* Ref.make<ReadonlyMap<string, Entry>>(new Map())
+      // Owned by the manager and touched only in synchronous steps. A map copied on every change (a Ref of an
+      // immutable map) made opening n sessions cost O(n^2) garbage.
+      const sessions = new Map<string, Entry>()
       const limits = config.streaming
 
       const requestTimeout = (serverId: string) => {
@@ -83,14 +85,20 @@ export class SessionManager extends Context.Service<SessionManager, {
 
       /** Open (or opening) sessions per client: reserved and released in single steps, so a burst of */
       /** creates cannot slip past the limit. */
-      const slots = yield* Ref.make<ReadonlyMap<string, number>>(new Map())
+      const slots = new Map<string, number>()
       const reserve = (clientId: string) =>
-        Ref.modify(slots, (map) => {
-          const used = map.get(clientId) ?? 0
-          return used >= limits.maxSessionsPerClient ? [false, map] : [true, new Map(map).set(clientId, used + 1)]
+        Effect.sync(() => {
+          const used = slots.get(clientId) ?? 0
+          if (used >= limits.maxSessionsPerClient) return false
+          slots.set(clientId, used + 1)
+          return true
         })
       const release = (clientId: string) =>
-        Ref.update(slots, (map) => new Map(map).set(clientId, Math.max(0, (map.get(clientId) ?? 1) - 1)))
+        Effect.sync(() => {
+          const left = (slots.get(clientId) ?? 1) - 1
+          if (left > 0) slots.set(clientId, left)
+          else slots.delete(clientId)
+        })
 
       const create = Effect.fn("SessionManager.create")(function*(
         client: Client,
@@ -140,14 +148,10 @@ export class SessionManager extends Context.Service<SessionManager, {
         )
         // Registering and watching are one step: a session is never known without its watcher, nor the reverse.
         yield* Effect.uninterruptible(Effect.gen(function*() {
-          yield* Ref.update(sessions, (map) => new Map(map).set(id, { edge: sessionOptions?.edge ?? "stream", session, scope, released }))
+          sessions.set(id, { edge: sessionOptions?.edge ?? "stream", session, scope, released })
           // However the session ends (client, expiry, overflow, shutdown), forget it and release what it held.
           yield* session.closed.pipe(
-            Effect.andThen(Ref.update(sessions, (map) => {
-              const next = new Map(map)
-              next.delete(id)
-              return next
-            })),
+            Effect.andThen(Effect.sync(() => sessions.delete(id))),
             Effect.andThen(Scope.close(scope, Exit.void)),
             Effect.andThen(release(client.id)),
             Effect.andThen(Deferred.succeed(released, undefined)),
@@ -159,7 +163,7 @@ export class SessionManager extends Context.Service<SessionManager, {
       })
 
       const get = Effect.fnUntraced(function*(client: Client, sessionId: string) {
-        const entry = (yield* Ref.get(sessions)).get(sessionId)
+        const entry = sessions.get(sessionId)
         // A closed session is gone for its client at once, even while it is still releasing what it held.
         if (
           entry === undefined || entry.edge !== "stream" || entry.session.clientId !== client.id ||
@@ -171,7 +175,7 @@ export class SessionManager extends Context.Service<SessionManager, {
       })
 
       const closeAll = Effect.fn("SessionManager.closeAll")(function*(reason: "shutdown") {
-        const entries = [...(yield* Ref.get(sessions)).values()]
+        const entries = [...sessions.values()]
         yield* Effect.forEach(entries, ({ session }) => session.close(reason), { discard: true })
         yield* Effect.forEach(entries, ({ scope }) => Scope.close(scope, Exit.void), { discard: true, concurrency: "unbounded" })
       })
@@ -184,7 +188,7 @@ export class SessionManager extends Context.Service<SessionManager, {
         close: (client, sessionId) =>
           Effect.flatMap(get(client, sessionId), (entry) =>
             Effect.andThen(entry.session.close("client"), Deferred.await(entry.released))),
-        count: Effect.map(Ref.get(sessions), (map) => map.size),
+        count: Effect.sync(() => sessions.size),
         closeAll
       })
     })
