@@ -35,6 +35,9 @@ const contentLength = (header: string | undefined): number | undefined =>
  *   check as bytes arrive, so a chunked body stops with BodyTooLarge once it passes the limit too.
  * - Text that is not JSON is InvalidJson; JSON of the wrong shape is InvalidRequest, naming each field.
  * - The schema decodes through `Schema.toCodecJson`, as `HttpServerRequest.schemaBodyJson` does.
+ *
+ * The decoder is derived when this is called, not per request: call it once (at module level) and reuse the
+ * effect it returns.
  */
 export const readJson: {
   <S extends Schema.Constraint>(
