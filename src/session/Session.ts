@@ -86,6 +86,13 @@ const capabilityOf: Partial<Record<string, string>> = {
   "roots/list": "roots"
 }
 
+/** One GET's end of the session: its own queue (a replaced stream can never take an event meant for the next). */
+interface Outlet {
+  readonly outbox: Queue.Queue<SessionEvent, Cause.Done>
+  /** The id of the last heartbeat put in `outbox`: it waits there until the stream takes past it. */
+  heartbeatId: number
+}
+
 /** What a session fetches again when a backend says one of its lists changed. */
 const listChangedRefresh: Partial<Record<string, ReadonlyArray<McpMethods.BroadcastMethod>>> = {
   "notifications/tools/list_changed": ["tools/list"],
@@ -121,7 +128,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   let isClosed = false
   /** The stream that receives live events: the latest GET. Each has its own queue, so a replaced one can */
   /** never take (and lose) an event meant for its successor. */
-  let current: { readonly outbox: Queue.Queue<SessionEvent, Cause.Done> } | undefined
+  let current: Outlet | undefined
   let lastActivity = yield* Clock.currentTimeMillis
   let requestCounter = 0
   /** The level the client set with `logging/setLevel`, if any. */
@@ -164,7 +171,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       return tool?.serverId === serverId && tool.name === name
     })
 
-  const touch = Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => void (lastActivity = now)))
+  const clock = yield* Clock.Clock
+  const touch = Effect.sync(() => void (lastActivity = clock.currentTimeMillisUnsafe()))
 
   const closeNow = (reason: CloseReason) => {
     if (isClosed) return
@@ -172,7 +180,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     const event: SessionEvent = { id: ++lastId, event: "closed", data: { reason } }
     replay.push(event)
     if (current !== undefined) {
-      // Room is certain: emit never fills a queue past `max`, its capacity is `max + 1`.
+      // Room is certain: emit never fills a queue past `max` events and one heartbeat, its capacity is `max + 2`.
       Queue.offerUnsafe(current.outbox, event)
       Queue.endUnsafe(current.outbox)
     }
@@ -181,11 +189,14 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 
   /**
    * Numbers an event, keeps it for replay and hands it to the open stream. More than `max` events waiting
-   * (in the stream's queue, or with no stream at all) end the session: `overflow`.
+   * (in the stream's queue, or with no stream at all) end the session: `overflow`. A heartbeat waiting among
+   * them does not count: heartbeats give way first.
    */
   const push = (event: Unnumbered): void => {
     if (isClosed) return
-    const pending = current === undefined ? undelivered : Queue.sizeUnsafe(current.outbox)
+    const pending = current === undefined
+      ? undelivered
+      : Queue.sizeUnsafe(current.outbox) - (current.heartbeatId > lastTaken ? 1 : 0)
     if (pending >= max) return closeNow("overflow")
     const numbered = { id: ++lastId, ...event } as SessionEvent
     replay.push(numbered)
@@ -197,21 +208,24 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   // Heartbeats belong to an open stream (an idle session holds no timer for them). One is only sent into an empty
   // queue: a stream with events waiting needs none, so at most one heartbeat is ever queued (it can take one slot
   // of the bound, never more), and none is replayed.
-  const heartbeats = (stream: { readonly outbox: Queue.Queue<SessionEvent, Cause.Done> }) =>
+  const heartbeats = (stream: Outlet) =>
     Effect.gen(function*() {
       yield* Effect.sleep(options.heartbeatInterval)
       const timestamp = yield* Clock.currentTimeMillis
       if (isClosed || current !== stream || Queue.sizeUnsafe(stream.outbox) > 0) return
-      Queue.offerUnsafe(stream.outbox, { id: ++lastId, event: "heartbeat", data: { timestamp } })
+      stream.heartbeatId = ++lastId
+      Queue.offerUnsafe(stream.outbox, { id: stream.heartbeatId, event: "heartbeat", data: { timestamp } })
     }).pipe(Effect.forever)
 
-  // Idle expiry: no stream and no request for `idleTimeout`. One fiber sleeps until the next possible moment.
+  // Idle expiry: no stream and no request (none sent, none in flight) for `idleTimeout`. One fiber sleeps until
+  // the next possible moment.
   yield* Effect.gen(function*() {
     for (;;) {
       const now = yield* Clock.currentTimeMillis
       const due = lastActivity + idleMillis
-      if (current === undefined && now >= due) return closeNow("expired")
-      yield* Effect.sleep(current !== undefined ? idleMillis : due - now)
+      const busy = current !== undefined || byClientId.size > 0
+      if (!busy && now >= due) return closeNow("expired")
+      yield* Effect.sleep(busy ? idleMillis : due - now)
     }
   }).pipe(Effect.forkScoped)
 
@@ -478,6 +492,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       }
       const forget = () => {
         byClientId.delete(message.id)
+        // The session was busy until now: its idle time starts when its last request ends.
+        lastActivity = clock.currentTimeMillisUnsafe()
         if (gatewayToken !== undefined) progressTokens.delete(gatewayToken)
       }
       /** An answer the gateway gives itself, for no server. */
@@ -634,8 +650,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 
   const stream = (lastEventId: number | undefined): Stream.Stream<SessionEvent> =>
     Stream.unwrap(Effect.gen(function*() {
-      const outbox = yield* Queue.bounded<SessionEvent, Cause.Done>(max + 1)
-      const mine = { outbox }
+      const outbox = yield* Queue.bounded<SessionEvent, Cause.Done>(max + 2)
+      const mine: Outlet = { outbox, heartbeatId: 0 }
       // From here to the return nothing yields: the switch to the new stream is one step.
       const from = lastEventId ?? lastTaken
       const missed = replay.since(from, lastId)

@@ -102,6 +102,43 @@ describe("Session (virtual time)", () => {
       assert.strictEqual(yield* Fiber.join(waiting), "expired")
     }))
 
+  it.effect("a request in flight keeps an unwatched session alive; the idle clock starts when it ends", () =>
+    Effect.gen(function*() {
+      const backend = yield* fixtureBackend
+      const session = yield* makeSession(new Map([["fx", backend]]), {
+        idleTimeout: "10 minutes",
+        requestTimeout: () => Duration.hours(1)
+      })
+      yield* session.submit(call(1, "slow", { ms: 600_000 }))
+      const waiting = yield* Effect.forkChild(session.closed)
+      yield* TestClock.adjust("30 minutes")
+      assert.isUndefined(waiting.pollUnsafe(), "a request is in flight: not idle")
+      // The client gives up on it: from now on the session is idle.
+      yield* session.submit({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 1 } })
+      yield* TestClock.adjust("9 minutes")
+      assert.isUndefined(waiting.pollUnsafe())
+      yield* TestClock.adjust("1 minute")
+      assert.strictEqual(yield* Fiber.join(waiting), "expired")
+    }).pipe(Effect.provide(layers)))
+
+  it.effect("a heartbeat waiting in a stalled stream's queue does not count toward maxPendingEvents", () =>
+    Effect.gen(function*() {
+      const session = yield* makeSession(new Map(), { maxPendingEvents: 3, heartbeatInterval: "1 second" })
+      // The reader takes the first heartbeat and stalls; the second heartbeat then waits in its queue.
+      yield* session.stream(undefined).pipe(Stream.tap(() => Effect.never), Stream.runDrain, Effect.forkChild({ startImmediately: true }))
+      yield* TestClock.adjust("2 seconds")
+      const waiting = yield* Effect.forkChild(session.closed)
+      // A broadcast to no server answers at once: one `response` event each.
+      for (let i = 0; i < 3; i++) {
+        yield* session.submit({ jsonrpc: "2.0", id: i, method: "tools/list" })
+        yield* Effect.yieldNow
+      }
+      assert.isUndefined(waiting.pollUnsafe(), "three events fit beside the waiting heartbeat")
+      yield* session.submit({ jsonrpc: "2.0", id: 3, method: "tools/list" })
+      yield* Effect.yieldNow
+      assert.strictEqual(yield* Fiber.join(waiting), "overflow")
+    }))
+
   it.effect("a request with no answer in time ends as an error event `request_timeout` with its request_id", () =>
     Effect.gen(function*() {
       const backend = yield* fixtureBackend
