@@ -24,19 +24,24 @@ export type RequestProblem = typeof RequestProblem.Type
 
 const formatter = SchemaIssue.makeFormatterStandardSchemaV1()
 
+/** An answer names this many problems at most (a body can have thousands). */
+const maxListedProblems = 20
+
 /**
  * The request is JSON (or a path, a query) of the wrong shape. The message names each field that is
  * wrong and why: `invalid request: servers[0]: Expected string`. Build it from a Schema failure with
  * `fromSchemaError` or `fromIssue`.
  */
+
 export class InvalidRequest extends Schema.TaggedError<InvalidRequest>()("InvalidRequest", {
   problems: Schema.Array(RequestProblem)
 }) {
   override get message() {
-    const problems = this.problems.map((problem) =>
+    const problems = this.problems.slice(0, maxListedProblems).map((problem) =>
       problem.path === "" ? problem.message : `${problem.path}: ${problem.message}`
     )
-    return `invalid request: ${problems.join("; ")}`
+    const more = this.problems.length - problems.length
+    return `invalid request: ${problems.join("; ")}${more > 0 ? `; and ${more} more` : ""}`
   }
 
   /** One problem per leaf issue, its path rendered as `servers[0]` (as config problems are). */

@@ -82,6 +82,16 @@ layer(testServer({ anonymous: false }))("readJson", (it) => {
       assert.strictEqual(errorOf(notAnObject.body).code, "invalid_request")
     }))
 
+  it.effect("a large body of many wrong items: its first problem named, not every one (which took seconds and megabytes)", () =>
+    Effect.gen(function*() {
+      const many = yield* post("/strict", text(`{"servers":[${Array(400_000).fill(1).join(",")}]}`))
+      assert.strictEqual(many.status, 400)
+      assert.deepStrictEqual(errorOf(many.body), { code: "invalid_request", message: "invalid request: servers[0]: Expected string" })
+      // A small body still has every problem named, up to twenty.
+      const several = yield* post("/strict", text(`{"servers":[${Array(30).fill(1).join(",")}]}`))
+      assert.match(errorOf(several.body).message, /servers\[19\]: Expected string; and 10 more$/)
+    }))
+
   it.effect("a content-length over the limit is 413 body_too_large", () =>
     Effect.gen(function*() {
       const { status, body } = yield* post("/echo", text(JSON.stringify({ servers: ["x".repeat(echoLimit)] })))
