@@ -1,5 +1,5 @@
-import { Effect } from "effect"
-import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
+import { Cause, Effect } from "effect"
+import { HttpRouter, HttpServerError, HttpServerResponse } from "effect/http"
 import { BackendPool } from "../backend/BackendPool.ts"
 import { toErrorResponse } from "./ErrorResponse.ts"
 import { RouteNotFound } from "./HttpErrors.ts"
@@ -22,12 +22,17 @@ export const HealthRoute = HttpRouter.add(
   })
 )
 
-/** Any other method and path: the same JSON error body as every other failure, never an empty 404. */
-export const NotFoundRoute = HttpRouter.add(
-  "*",
-  "/*",
-  Effect.gen(function*() {
-    const request = yield* HttpServerRequest.HttpServerRequest
-    return toErrorResponse(new RouteNotFound({ method: request.method, path: request.url.split("?")[0] ?? "" }))
-  })
+/**
+ * Any other method and path, including a path that cannot be decoded (`/%ZZ`, which the router finds no route
+ * for): the same JSON error body as every other failure, never an empty 404.
+ */
+export const NotFoundRoute = HttpRouter.middleware(
+  (httpEffect) =>
+    Effect.catchCause(httpEffect, (cause) => {
+      const error = Cause.squash(cause)
+      if (!HttpServerError.isHttpServerError(error) || error.reason._tag !== "RouteNotFound") return Effect.failCause(cause)
+      const request = error.reason.request
+      return Effect.succeed(toErrorResponse(new RouteNotFound({ method: request.method, path: request.url.split("?")[0] ?? "" })))
+    }),
+  { global: true }
 )

@@ -592,7 +592,10 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
         ["a server the client may not use", send("POST", url, { token: bob, body: { jsonrpc: "2.0", id: 1, method: "everything__tools/list" } }), 403, "forbidden"],
         ["an unknown session", send("POST", "/gateway/stream/nope/request", { token: bob, body: { jsonrpc: "2.0", id: 1, method: "tools/list" } }), 404, "session_not_found"],
         ["a body over 1 MiB", send("POST", url, { token: bob, raw: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list", params: { pad: "x".repeat(1_100_000) } }) }), 413, "body_too_large"],
-        ["servers of the wrong type", send("POST", "/gateway/stream", { token: bob, body: { servers: [1] } }), 400, "invalid_request"]
+        ["servers of the wrong type", send("POST", "/gateway/stream", { token: bob, body: { servers: [1] } }), 400, "invalid_request"],
+        ["an unknown route", send("GET", "/gateway/nowhere", { token: bob }), 404, "not_found"],
+        ["a path that cannot be decoded", send("GET", "/gateway/stream/%ZZ", { token: bob }), 404, "not_found"],
+        ["a request path that cannot be decoded", send("POST", "/gateway/stream/%C0%AF/request", { token: bob, body: {} }), 404, "not_found"]
       ] as const
       for (const [name, exchange, status, code] of cases) {
         const reply = yield* exchange
