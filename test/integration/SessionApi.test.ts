@@ -604,6 +604,12 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
       }
       const wrongShape = yield* send("POST", "/gateway/stream", { token: bob, body: { servers: [1] } })
       assert.include((wrongShape.body as { error: { message: string } }).error.message, "servers[0]")
+      // A message that fits no JSON-RPC form is checked as the form it was meant to be: the answer names the field.
+      const wrongVersion = yield* send("POST", url, { token: bob, body: { jsonrpc: "1.0", id: 1, method: "tools/list" } })
+      assert.strictEqual(wrongVersion.status, 400)
+      assert.match((wrongVersion.body as { error: { message: string } }).error.message, /^invalid request: jsonrpc: /)
+      const wrongId = yield* send("POST", url, { token: bob, body: { jsonrpc: "2.0", id: { no: 1 }, result: {} } })
+      assert.match((wrongId.body as { error: { message: string } }).error.message, /^invalid request: id: /)
       const ambiguous = yield* send("POST", url, { token: bob, body: { jsonrpc: "2.0", id: 1, method: "resources/read" } })
       assert.include((ambiguous.body as { error: { message: string } }).error.message, "<server>__resources/read")
       yield* send("DELETE", session.stream_url, { token: bob })
