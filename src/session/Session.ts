@@ -15,7 +15,7 @@ import * as ResourceMap from "../routing/ResourceMap.ts"
 import * as Router from "../routing/Router.ts"
 import * as GatewayTools from "../search/GatewayTools.ts"
 import type { Catalog } from "../search/ToolCatalog.ts"
-import { type AmbiguousMethod, Forbidden } from "../routing/RoutingErrors.ts"
+import { AmbiguousMethod, Forbidden } from "../routing/RoutingErrors.ts"
 import * as InputRounds from "./InputRounds.ts"
 import * as ListPages from "./ListPages.ts"
 import { errorCode, localAnswer, outcome } from "./Outcome.ts"
@@ -426,8 +426,11 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       yield* emit({ event: "response", data: { request_id: requestId, server_id: null, response: { jsonrpc: "2.0", id: request.id, result } } })
     })
 
-  /** A client notification: to its server, or handled here (cancellation). */
-  const notify = (message: JSONRPCNotification, target: Router.Route) => {
+  const notifyBackend = (backend: Backend, notification: JSONRPCNotification) =>
+    FiberSet.run(requests, backend.notify(notification).pipe(Effect.ignore)).pipe(Effect.asVoid)
+
+  /** A client notification: to its server, to all of them, or handled here (cancellation). */
+  const notify = (message: JSONRPCNotification, target: Router.Route): Effect.Effect<void, AmbiguousMethod> => {
     // A cancellation names the client's own request id: only this session can map it to the backend's, so it is
     // never forwarded as it is (namespaced or not), which would cancel whatever else holds that id there.
     const method = target._tag === "Single" ? target.message.method : message.method
@@ -436,16 +439,24 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       const cancel = typeof id === "string" || typeof id === "number" ? byClientId.get(id) : undefined
       return cancel ?? Effect.void
     }
+    if (target._tag === "Single") {
+      const backend = options.backends.get(target.serverId)
+      return backend === undefined ? Effect.void : notifyBackend(backend, target.message as JSONRPCNotification)
+    }
     // With namespacing off the session has one server, and its other notifications are that server's.
-    const serverId = target._tag === "Single"
-      ? target.serverId
-      : target._tag === "Local" && options.client.namespacing === "off" && options.backends.size === 1
-      ? [...options.backends.keys()][0]
-      : undefined
-    const backend = serverId === undefined ? undefined : options.backends.get(serverId)
-    if (backend === undefined) return Effect.void
-    const outbound = target._tag === "Single" ? target.message as JSONRPCNotification : message
-    return FiberSet.run(requests, backend.notify(outbound).pipe(Effect.ignore)).pipe(Effect.asVoid)
+    if (options.client.namespacing === "off" && options.backends.size === 1) {
+      return Effect.forEach(options.backends.values(), (backend) => notifyBackend(backend, message), { discard: true })
+    }
+    switch (method) {
+      // The client's roots concern every server of the session.
+      case "notifications/roots/list_changed":
+        return Effect.forEach(options.backends.values(), (backend) => notifyBackend(backend, message), { discard: true })
+      // The gateway made each backend's handshake itself.
+      case "notifications/initialized":
+        return Effect.void
+      default:
+        return Effect.fail(new AmbiguousMethod({ method }))
+    }
   }
 
   /** The client's answer to a `request` event, sent back to the backend under its own id. */
