@@ -14,9 +14,10 @@ import {
   PROTOCOL_VERSION_META_KEY,
   type RequestId
 } from "@modelcontextprotocol/server"
-import { Context, Effect, FiberSet, Layer, Queue, Semaphore, Stream } from "effect"
+import { Context, Duration, Effect, FiberMap, FiberSet, Layer, Queue, Semaphore, Stream } from "effect"
 import { Sse } from "effect/encoding"
 import { HttpServerResponse } from "effect/http"
+import { GatewayConfig } from "../config/GatewayConfig.ts"
 import type { Client } from "../http/Auth.ts"
 import * as Namespacing from "../protocol/Namespacing.ts"
 import type { Session } from "../session/Session.ts"
@@ -53,6 +54,8 @@ interface Waiting {
   readonly logs: boolean
   /** what the client said it can answer (its `_meta` client capabilities) */
   readonly capabilities: Readonly<Record<string, unknown>> | undefined
+  /** the backend's questions the client was given (as `input_required`) and has not answered yet */
+  readonly questions: Set<string>
 }
 
 /** The client capability a backend's question needs. */
@@ -156,10 +159,19 @@ export class ModernRequests extends Context.Service<ModernRequests, {
     ModernRequests,
     Effect.gen(function*() {
       const manager = yield* SessionManager
+      const config = yield* GatewayConfig
       const hubs = new Map<string, Hub>()
       const lock = yield* Semaphore.make(1)
       const readers = yield* FiberSet.make()
+      /** Per call answered `input_required`: what ends it if the client never sends the retry. */
+      const abandonments = yield* FiberMap.make<string>()
       let counter = 0
+
+      /** How long a server is given to answer: as long as a client is given to answer the server's questions. */
+      const requestTimeout = (serverId: string | undefined) => {
+        const server = serverId !== undefined && Object.hasOwn(config.mcpServers, serverId) ? config.mcpServers[serverId] : undefined
+        return Duration.seconds(server?.requestTimeoutSeconds ?? config.streaming.requestTimeoutSeconds)
+      }
 
       const deliver = (hub: Hub, event: SessionEvent) =>
         Effect.suspend((): Effect.Effect<unknown> => {
@@ -290,9 +302,11 @@ export class ModernRequests extends Context.Service<ModernRequests, {
           const state = request.params?.["requestState"]
           const resumed = typeof state === "string" ? hub.waiting.get(state) : undefined
           if (typeof state === "string" && resumed !== undefined) {
+            yield* FiberMap.remove(abandonments, state)
             resumed.progress = restoreToken
             const answers = request.params?.["inputResponses"]
             for (const [id, result] of Object.entries(typeof answers === "object" && answers !== null ? answers : {})) {
+              resumed.questions.delete(id)
               yield* Effect.ignore(hub.session.submit({ jsonrpc: "2.0", id, result: result as Record<string, unknown> }))
             }
             return yield* next(hub, state, resumed, request)
@@ -303,7 +317,8 @@ export class ModernRequests extends Context.Service<ModernRequests, {
             outcomes: yield* Queue.unbounded<Outcome>(),
             progress: restoreToken,
             logs: request.params?._meta?.[LOG_LEVEL_META_KEY] !== undefined,
-            capabilities: request.params?._meta?.[CLIENT_CAPABILITIES_META_KEY] as Readonly<Record<string, unknown>> | undefined
+            capabilities: request.params?._meta?.[CLIENT_CAPABILITIES_META_KEY] as Readonly<Record<string, unknown>> | undefined,
+            questions: new Set()
           }
           hub.waiting.set(unique, waiting)
           const params = token === undefined
@@ -334,16 +349,39 @@ export class ModernRequests extends Context.Service<ModernRequests, {
               Effect.ignore(hub.session.submit({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: unique } }))
             )
           ),
-          Effect.map((outcome): { readonly response: JSONRPCResponse; readonly status?: number } => {
+          Effect.flatMap((outcome): Effect.Effect<{ readonly response: JSONRPCResponse; readonly status?: number }> => {
             if (outcome._tag === "Ask") {
               const { id, method, params } = outcome.request
+              waiting.questions.add(String(id))
               const result = { resultType: "input_required", inputRequests: { [String(id)]: { method, params } }, requestState: unique }
-              return { response: { jsonrpc: "2.0", id: request.id, result } as JSONRPCResponse }
+              const response = { jsonrpc: "2.0", id: request.id, result } as JSONRPCResponse
+              return FiberMap.run(abandonments, unique, abandon(hub, unique, waiting)).pipe(Effect.as({ response }))
             }
             hub.waiting.delete(unique)
             const response = asModern(request.method, { ...outcome.response, id: request.id } as JSONRPCResponse)
-            return outcome.status === undefined ? { response } : { response, status: outcome.status }
+            return Effect.succeed(outcome.status === undefined ? { response } : { response, status: outcome.status })
           })
+        )
+
+      /**
+       * A client that got `input_required` and never sent its retry: once its server's request timeout has passed,
+       * the backend's open questions are answered with an error and the call is cancelled, so neither the backend
+       * nor the hub waits for it for ever.
+       */
+      const abandon = (hub: Hub, unique: string, waiting: Waiting) =>
+        Effect.sleep(requestTimeout(waiting.serverId)).pipe(
+          Effect.andThen(Effect.suspend(() => {
+            if (hub.waiting.get(unique) !== waiting) return Effect.void
+            hub.waiting.delete(unique)
+            for (const [requestId, id] of hub.requestIds) if (id === unique) hub.requestIds.delete(requestId)
+            const refusal = "the client never answered: its input_required retry did not come in time"
+            const questions = [...waiting.questions].map((id) =>
+              Effect.ignore(hub.session.submit(JsonRpcErrors.errorMessage(id, JsonRpcErrors.InternalError, refusal)))
+            )
+            waiting.questions.clear()
+            const cancel = hub.session.submit({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: unique } })
+            return Effect.andThen(Effect.all(questions, { discard: true }), Effect.ignore(cancel))
+          }))
         )
 
       /** A request the hub makes for itself (its id is its own, never a client's). */
@@ -399,7 +437,8 @@ export class ModernRequests extends Context.Service<ModernRequests, {
         const body = Stream.succeed(ListenFilter.acknowledged(filter, request.id)).pipe(
           Stream.concat(notifications),
           Stream.map(sseMessage),
-          Stream.merge(Stream.tick(keepAlive).pipe(Stream.drop(1), Stream.as(keepAliveComment)))
+          // The keep-alives never end: the stream ends with its notifications (the hub closed).
+          Stream.merge(Stream.tick(keepAlive).pipe(Stream.drop(1), Stream.as(keepAliveComment)), { haltStrategy: "left" })
         )
         return HttpServerResponse.stream(body, { contentType: "text/event-stream", headers: sseHeaders })
       }

@@ -1,0 +1,151 @@
+import type { JSONRPCMessage, JSONRPCRequest } from "@modelcontextprotocol/server"
+import { assert, describe, it } from "@effect/vitest"
+import { type Cause, Context, Effect, Fiber, Layer, Option, Queue, Stream } from "effect"
+import { TestClock } from "effect/testing"
+import * as ConfigLoader from "../../src/config/ConfigLoader.ts"
+import { GatewayConfig } from "../../src/config/GatewayConfig.ts"
+import type { Client } from "../../src/http/Auth.ts"
+import { ModernRequests } from "../../src/mcp/ModernRequests.ts"
+import type { Session } from "../../src/session/Session.ts"
+import type { SessionEvent, Unnumbered } from "../../src/session/SessionEvent.ts"
+import { SessionManager } from "../../src/session/SessionManager.ts"
+
+// ModernRequests against a session of the test's own (no backend, no HTTP): the test plays the session's events
+// and sees what the hub submits, on virtual time.
+
+const client: Client = { id: "alice", servers: ["s"], namespacing: "on", deferredLoading: false }
+
+/** A hub session the test drives: it answers list requests itself (empty lists) and records every submit. */
+const fakeSession = Effect.gen(function*() {
+  const events = yield* Queue.unbounded<SessionEvent, Cause.Done>()
+  const submitted: Array<JSONRPCMessage> = []
+  let eventId = 0
+  let requestId = 0
+  const emit = (event: Unnumbered) => Queue.offerUnsafe(events, { id: ++eventId, ...event } as SessionEvent)
+  const session: Session = {
+    id: "hub",
+    clientId: client.id,
+    servers: Effect.succeed([{ id: "s", status: "ready", capabilities: { tools: { listChanged: true } } }]),
+    stream: () => Stream.fromQueue(events),
+    submit: (message) =>
+      Effect.sync(() => {
+        submitted.push(message)
+        if (!("method" in message) || !("id" in message)) return { request_id: null }
+        const request_id = String(++requestId)
+        if (message.method.endsWith("/list")) {
+          emit({ event: "response", data: { request_id, server_id: null, response: { jsonrpc: "2.0", id: message.id, result: { tools: [] } } } })
+        }
+        return { request_id }
+      }),
+    close: () => Effect.void,
+    closed: Effect.never,
+    isClosed: Effect.succeed(false)
+  }
+  return { session, submitted, emit, end: (reason: "shutdown") => emit({ event: "closed", data: { reason } }) }
+})
+
+const config = ConfigLoader.decode({
+  mcpServers: { s: { command: "unused" } },
+  clients: { alice: { token: "alice-token-0123456789", servers: "*" } },
+  streaming: { requestTimeoutSeconds: 30 }
+}, { source: "test config", env: {} }).pipe(Effect.orDie)
+
+/** ModernRequests over the fake session; `handle` with the headers a modern client sends. */
+const setup = Effect.gen(function*() {
+  const hub = yield* fakeSession
+  const manager = SessionManager.of({
+    create: () => Effect.succeed({ session: hub.session, servers: [{ id: "s", status: "ready", capabilities: { tools: {} } }] }),
+    get: () => Effect.die("unused"),
+    close: () => Effect.die("unused"),
+    count: Effect.succeed(1),
+    closeAll: () => Effect.void
+  })
+  const layer = ModernRequests.layer.pipe(
+    Layer.provide(Layer.succeed(SessionManager, manager)),
+    Layer.provide(GatewayConfig.layer(yield* config))
+  )
+  const requests = Context.get(yield* Layer.build(layer), ModernRequests)
+  const handle = (request: JSONRPCRequest) =>
+    requests.handle(client, request, {
+      "mcp-method": request.method,
+      ...(typeof request.params?.["name"] === "string" ? { "mcp-name": request.params["name"] } : {})
+    })
+  return { hub, handle }
+})
+
+const envelope = {
+  "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+  "io.modelcontextprotocol/clientInfo": { name: "test", version: "1" },
+  "io.modelcontextprotocol/clientCapabilities": { sampling: {} }
+}
+
+const bodyText = (stream: Stream.Stream<Uint8Array, unknown>) =>
+  stream.pipe(Stream.decodeText, Stream.mkString)
+
+describe("ModernRequests", () => {
+  it.effect("a listen stream ends when the hub's session closes (its keep-alives do not keep it open)", () =>
+    Effect.gen(function*() {
+      const { hub, handle } = yield* setup
+      const response = yield* handle({
+        jsonrpc: "2.0",
+        id: "listen-1",
+        method: "subscriptions/listen",
+        params: { notifications: { toolsListChanged: true }, _meta: envelope }
+      })
+      assert.strictEqual(response.body._tag, "Stream")
+      if (response.body._tag !== "Stream") return
+      const reading = yield* bodyText(response.body.stream).pipe(Effect.forkChild({ startImmediately: true }))
+      yield* TestClock.adjust("20 seconds")
+      assert.isUndefined(reading.pollUnsafe(), "open while the hub lives")
+      hub.end("shutdown")
+      const ended = yield* Fiber.join(reading).pipe(Effect.timeoutOption("1 minute"), Effect.forkChild({ startImmediately: true }))
+      yield* TestClock.adjust("2 minutes")
+      const text = yield* Fiber.join(ended)
+      assert.isTrue(Option.isSome(text), "the stream ended with the hub")
+      assert.include(Option.getOrElse(text, () => ""), "listen-1")
+    }))
+
+  it.effect("a legacy backend's question the client never comes back for is answered and its call cancelled after the request timeout", () =>
+    Effect.gen(function*() {
+      const { hub, handle } = yield* setup
+      const call = yield* handle({
+        jsonrpc: "2.0",
+        id: 7,
+        method: "tools/call",
+        params: { name: "s__ask", arguments: {}, _meta: envelope }
+      }).pipe(Effect.forkChild({ startImmediately: true }))
+      // The call reaches the hub's session under an id of the hub's own; its backend then asks the client.
+      yield* TestClock.adjust("1 millis")
+      const submittedCall = hub.submitted.find((m) => "method" in m && m.method === "tools/call")
+      assert.isDefined(submittedCall)
+      const unique = submittedCall !== undefined && "id" in submittedCall ? submittedCall.id : undefined
+      hub.emit({
+        event: "request",
+        data: { server_id: "s", request: { jsonrpc: "2.0", id: "s:1", method: "sampling/createMessage", params: { messages: [], maxTokens: 5 } } }
+      })
+      const answered = yield* Fiber.join(call)
+      const body = answered.body._tag === "Uint8Array" ? JSON.parse(new TextDecoder().decode(answered.body.body)) : undefined
+      assert.strictEqual(body?.result?.resultType, "input_required")
+      assert.strictEqual(body?.result?.requestState, unique)
+
+      // The client never retries. Until the timeout nothing happens; then the backend hears no, and the call ends.
+      const toBackend = () => hub.submitted.filter((m) => ("id" in m && m.id === "s:1") || ("method" in m && m.method === "notifications/cancelled"))
+      yield* TestClock.adjust("29 seconds")
+      assert.deepStrictEqual(toBackend(), [])
+      yield* TestClock.adjust("1 second")
+      const [refusal, cancelled] = toBackend()
+      assert.isTrue(refusal !== undefined && "error" in refusal, JSON.stringify(toBackend()))
+      assert.deepStrictEqual(cancelled !== undefined && "params" in cancelled ? cancelled.params : undefined, { requestId: unique })
+
+      // A late retry is a new call, not the abandoned one.
+      const before = hub.submitted.length
+      yield* handle({
+        jsonrpc: "2.0",
+        id: 8,
+        method: "tools/call",
+        params: { name: "s__ask", arguments: {}, requestState: String(unique), inputResponses: { "s:1": { role: "assistant" } }, _meta: envelope }
+      }).pipe(Effect.forkChild({ startImmediately: true }))
+      yield* TestClock.adjust("1 millis")
+      assert.isFalse(hub.submitted.slice(before).some((m) => "id" in m && m.id === "s:1" && "result" in m), "the answer is not sent to a question already refused")
+    }))
+})
