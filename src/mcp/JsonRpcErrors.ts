@@ -2,7 +2,7 @@
  * How `/mcp` says no: a JSON-RPC error (MCP's way) under one HTTP status. The gateway's typed errors map here
  * the way `http/ErrorResponse.ts` maps them for the session API: one status, one code per error.
  */
-import type { JSONRPCErrorResponse, RequestId } from "@modelcontextprotocol/server"
+import type { JSONRPCErrorResponse, JSONRPCRequest, RequestId } from "@modelcontextprotocol/server"
 import { HttpServerResponse } from "effect/http"
 
 export const ParseError = -32700
@@ -13,13 +13,15 @@ export const InternalError = -32603
 /** The code the SDK (and the conformance suite) use for an unknown session and other server refusals. */
 export const ServerError = -32000
 export const SessionNotFound = -32001
+/** 2025-11-25 and before: the resource a request names does not exist (2026-07-28 says -32602 instead). */
+export const ResourceNotFound = -32002
 /** 2026-07-28: the request's protocol version is not one the server speaks. */
 export const UnsupportedProtocolVersion = -32022
 /** 2026-07-28: the request needs a client capability the client did not declare. */
 export const MissingRequiredClientCapability = -32021
 
-export const errorMessage = (id: RequestId | null, code: number, message: string): JSONRPCErrorResponse =>
-  ({ jsonrpc: "2.0", id, error: { code, message } }) as JSONRPCErrorResponse
+export const errorMessage = (id: RequestId | null, code: number, message: string, data?: unknown): JSONRPCErrorResponse =>
+  ({ jsonrpc: "2.0", id, error: data === undefined ? { code, message } : { code, message, data } }) as JSONRPCErrorResponse
 
 /** An HTTP answer carrying one JSON-RPC error. */
 export const errorResponse = (
@@ -47,4 +49,24 @@ export const codeOfSubmitError = (tag: string): number => {
     default:
       return ServerError
   }
+}
+
+/** Requests about one resource, routed by its URI. */
+const namesResource = (method: string) => method === "resources/read" || method === "resources/subscribe"
+
+/**
+ * A client's request its gateway session refused, as the JSON-RPC error its client gets. A resource URI that none
+ * of the client's servers offers is no unknown method but "Resource not found", naming the URI, under the code of
+ * the client's era: -32002 in the 2025 revisions, -32602 in 2026-07-28 (SEP-2164).
+ */
+export const submitRefusal = (
+  era: "legacy" | "modern",
+  request: Pick<JSONRPCRequest, "id" | "method" | "params">,
+  error: { readonly _tag: string; readonly message: string }
+): JSONRPCErrorResponse => {
+  const uri = request.params?.["uri"]
+  if (error._tag === "AmbiguousMethod" && namesResource(request.method) && typeof uri === "string") {
+    return errorMessage(request.id, era === "legacy" ? ResourceNotFound : InvalidParams, "Resource not found", { uri })
+  }
+  return errorMessage(request.id, codeOfSubmitError(error._tag), error.message)
 }

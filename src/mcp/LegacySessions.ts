@@ -223,8 +223,7 @@ export class LegacySessions extends Context.Service<LegacySessions, {
           if (submitted._tag === "Failure") {
             answered(mcp, message.id)
             const error = submitted.failure
-            const refusal = JsonRpcErrors.errorMessage(message.id, JsonRpcErrors.codeOfSubmitError(error._tag), error.message)
-            return yield* send(mcp, refusal, message.id)
+            return yield* send(mcp, JsonRpcErrors.submitRefusal("legacy", message, error), message.id)
           }
           const requestId = submitted.success.request_id
           // Still in flight: its answer (or the error event that replaces it) is yet to come.

@@ -39,6 +39,12 @@ const listenBuffer = 256
 const keepAlive = "15 seconds"
 const keepAliveComment = encoder.encode(": keep-alive\n\n")
 
+/** A call's answer to one exchange, and its HTTP status when the spec gives it one (a backend's refusal kept). */
+interface Answered {
+  readonly response: JSONRPCResponse
+  readonly status?: number
+}
+
 /** What a call in flight produces, in order: questions its backend asks the client, then its answer. */
 type Outcome =
   | { readonly _tag: "Answer"; readonly response: JSONRPCResponse; readonly status?: number }
@@ -292,7 +298,11 @@ export class ModernRequests extends Context.Service<ModernRequests, {
        * `inputResponses`) answers the backend and waits on for the same call. `progress` gets its progress
        * notifications under the client's own token.
        */
-      const call = (hub: Hub, request: JSONRPCRequest, progress: ((notification: unknown) => void) | undefined) =>
+      const call = (
+        hub: Hub,
+        request: JSONRPCRequest,
+        progress: ((notification: unknown) => void) | undefined
+      ): Effect.Effect<Answered> =>
         Effect.gen(function*() {
           const token = request.params?._meta?.progressToken
           const restoreToken = progress === undefined ? undefined : (notification: unknown) => {
@@ -324,20 +334,24 @@ export class ModernRequests extends Context.Service<ModernRequests, {
           const params = token === undefined
             ? request.params
             : { ...request.params, _meta: { ...request.params?._meta, progressToken: unique } }
-          const submitted = yield* Effect.result(
-            hub.session.submit({ ...request, id: unique, ...(params === undefined ? {} : { params }) })
-          )
+          const submit = hub.session.submit({ ...request, id: unique, ...(params === undefined ? {} : { params }) })
+          let submitted = yield* Effect.result(submit)
+          // A URI the hub cannot route may be one it has not learnt yet (the client read it without listing).
+          const unrouted = submitted._tag === "Failure" && submitted.failure._tag === "AmbiguousMethod"
+          if (unrouted && request.method === "resources/read" && !hub.learntResources) {
+            yield* learnResources(hub)
+            submitted = yield* Effect.result(submit)
+          }
           if (submitted._tag === "Failure") {
             hub.waiting.delete(unique)
-            const error = submitted.failure
-            return { response: JsonRpcErrors.errorMessage(request.id, JsonRpcErrors.codeOfSubmitError(error._tag), error.message) }
+            return { response: JsonRpcErrors.submitRefusal("modern", request, submitted.failure) }
           }
           if (submitted.success.request_id !== null) hub.requestIds.set(submitted.success.request_id, unique)
           return yield* next(hub, unique, waiting, request)
         })
 
       /** The call's next outcome, as the answer to this exchange. */
-      const next = (hub: Hub, unique: string, waiting: Waiting, request: JSONRPCRequest) =>
+      const next = (hub: Hub, unique: string, waiting: Waiting, request: JSONRPCRequest): Effect.Effect<Answered> =>
         Queue.take(waiting.outcomes).pipe(
           // The client went away (its response stream closed): the backend stops working on the call.
           Effect.onInterrupt(() =>
@@ -349,7 +363,7 @@ export class ModernRequests extends Context.Service<ModernRequests, {
               Effect.ignore(hub.session.submit({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: unique } }))
             )
           ),
-          Effect.flatMap((outcome): Effect.Effect<{ readonly response: JSONRPCResponse; readonly status?: number }> => {
+          Effect.flatMap((outcome) => {
             if (outcome._tag === "Ask") {
               const { id, method, params } = outcome.request
               waiting.questions.add(String(id))
@@ -388,14 +402,18 @@ export class ModernRequests extends Context.Service<ModernRequests, {
       const internal = (hub: Hub, method: string, params: Record<string, unknown>) =>
         call(hub, { jsonrpc: "2.0", id: "internal", method, params }, undefined)
 
+      /** The hub lists resources and templates once: it routes a URI through what they name. */
+      const learnResources = (hub: Hub) =>
+        Effect.gen(function*() {
+          yield* internal(hub, "resources/list", {})
+          yield* internal(hub, "resources/templates/list", {})
+          hub.learntResources = true
+        })
+
       /** The hub subscribes to `uri` for the first listen stream that asks for it, and unsubscribes after the last. */
       const holdResource = (hub: Hub, uri: string) =>
         Effect.gen(function*() {
-          if (!hub.learntResources) {
-            yield* internal(hub, "resources/list", {})
-            yield* internal(hub, "resources/templates/list", {})
-            hub.learntResources = true
-          }
+          if (!hub.learntResources) yield* learnResources(hub)
           const held = hub.subscriptions.get(uri) ?? 0
           hub.subscriptions.set(uri, held + 1)
           if (held === 0) yield* internal(hub, "resources/subscribe", { uri })

@@ -1,7 +1,14 @@
 import { execFile } from "node:child_process"
 import { createRequire } from "node:module"
 import { dirname } from "node:path"
-import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client"
+import {
+  Client,
+  CLIENT_CAPABILITIES_META_KEY,
+  CLIENT_INFO_META_KEY,
+  PROTOCOL_VERSION_META_KEY,
+  ResourceNotFoundError,
+  StreamableHTTPClientTransport
+} from "@modelcontextprotocol/client"
 import { assert, layer } from "@effect/vitest"
 import { Deferred, Effect, Exit } from "effect"
 import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
@@ -11,6 +18,7 @@ import { gatewayLayer, postMcp, serverUrl } from "../support/GatewayHttp.ts"
 const token = "mcp-endpoint-token-0123456789"
 const narrowToken = "mcp-narrow-token-0123456789"
 const deferredToken = "mcp-deferred-token-0123456789"
+const readerToken = "mcp-reader-token-0123456789"
 const config: ConfigFile = {
   mcpServers: {
     everything: { command: Fixtures.nodeBinary, args: [Fixtures.everythingServer, "stdio"] },
@@ -20,7 +28,9 @@ const config: ConfigFile = {
   clients: {
     tester: { token, servers: "*" },
     narrow: { token: narrowToken, servers: ["fixture"] },
-    agent: { token: deferredToken, servers: "*", deferredLoading: true }
+    agent: { token: deferredToken, servers: "*", deferredLoading: true },
+    // Used by one test only: its modern hub has listed nothing before that test reads a resource.
+    reader: { token: readerToken, servers: "*" }
   },
   // Raw exchanges below open sessions they do not all end.
   streaming: { maxSessionsPerClient: 20 }
@@ -192,6 +202,45 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("/mc
       assert.include(JSON.stringify(echoes[0].content), "wide")
       assert.include(JSON.stringify(echoes[1].content), "narrow")
     })))
+
+  for (const era of ["legacy", "auto"] as const) {
+    it.effect(`a client (${era}) reading a URI no server offers gets "Resource not found" naming it, under its era's code`, () =>
+      Effect.scoped(Effect.gen(function*() {
+        const client = yield* connect({ token: readerToken, era })
+        // A modern client may read what it never listed: the gateway learns its servers' URIs first.
+        if (era === "auto") {
+          const read = yield* Effect.promise(() => client.readResource({ uri: "demo://resource/dynamic/text/1" }))
+          assert.strictEqual(read.contents[0]?.uri, "demo://resource/dynamic/text/1")
+        }
+        // The SDK takes either era's code, with the URI in `data`, as "resource not found" (never "Method not found").
+        const uri = "demo://no/such/resource"
+        const error = yield* Effect.promise(() => client.readResource({ uri }).then(() => undefined, (error: unknown) => error))
+        assert.instanceOf(error, ResourceNotFoundError)
+        assert.strictEqual(error instanceof ResourceNotFoundError ? error.uri : undefined, uri)
+      })))
+  }
+
+  it.effect(`"Resource not found" on the wire: -32002 for a 2025-11-25 session, -32602 for a 2026-07-28 request (SEP-2164)`, () =>
+    Effect.gen(function*() {
+      const uri = "demo://no/such/resource"
+      const sessionId = (yield* post(initialize)).headers.get("mcp-session-id") ?? ""
+      const legacy = yield* post({ jsonrpc: "2.0", id: 2, method: "resources/read", params: { uri } }, {
+        "mcp-session-id": sessionId,
+        "mcp-protocol-version": "2025-11-25"
+      })
+      assert.deepStrictEqual(JSON.parse(legacy.text).error, { code: -32002, message: "Resource not found", data: { uri } })
+      const meta = {
+        [PROTOCOL_VERSION_META_KEY]: "2026-07-28",
+        [CLIENT_INFO_META_KEY]: { name: "raw", version: "1" },
+        [CLIENT_CAPABILITIES_META_KEY]: {}
+      }
+      const modern = yield* post({ jsonrpc: "2.0", id: 3, method: "resources/read", params: { uri, _meta: meta } }, {
+        "mcp-protocol-version": "2026-07-28",
+        "mcp-method": "resources/read",
+        "mcp-name": uri
+      })
+      assert.deepStrictEqual(JSON.parse(modern.text).error, { code: -32602, message: "Resource not found", data: { uri } })
+    }))
 
   it.effect("a legacy session resumes its GET stream with Last-Event-ID; DELETE ends it, then 404", () =>
     Effect.gen(function*() {
