@@ -43,6 +43,11 @@ export interface Options {
   readonly inputRequired?: "ask" | "forward" | undefined
   /** Deferred tool loading: the catalog the gateway's own tools search and activate from (off when undefined). */
   readonly deferredTools?: Pick<Catalog, "search" | "lookup"> | undefined
+  /**
+   * The fleet's tools by the names clients call them: a shortened name (a namespaced name over 64 characters) is
+   * found here even when this session never listed the tools.
+   */
+  readonly catalog?: Pick<Catalog, "lookup"> | undefined
 }
 
 /** One server of the session, as `POST /gateway/stream` reports it. */
@@ -512,7 +517,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         push({ event: "response", data: { request_id: requestId, server_id: null, response: { jsonrpc: "2.0", id: message.id, ...answer } } })
       // Deferred loading: `tools/list` and the gateway's own tools are answered here; an activated tool goes
       // to its server; any other tool is refused with a tool error that says how to activate it.
-      let activatedRoute: Router.Single | undefined
+      let toolRoute: Router.Single | undefined
       if (toolbox !== undefined && (outbound.method === "tools/list" || outbound.method === "tools/call")) {
         const name = outbound.params?.["name"]
         if (outbound.method === "tools/list") {
@@ -539,7 +544,14 @@ export const make = Effect.fnUntraced(function*(options: Options) {
           reply({ result: GatewayTools.notActivated(String(name), status) })
           return { request_id: requestId }
         }
-        activatedRoute = { _tag: "Single", serverId: tool.serverId, message: { ...outbound, params: { ...outbound.params, name: tool.name } } }
+        toolRoute = { _tag: "Single", serverId: tool.serverId, message: { ...outbound, params: { ...outbound.params, name: tool.name } } }
+      } else if (outbound.method === "tools/call" && options.client.namespacing === "on") {
+        // A name this session has not learnt from a listing (a shortened one cannot be split): the catalog's.
+        const name = outbound.params?.["name"]
+        const tool = typeof name === "string" && !names.has(name) ? options.catalog?.lookup(name) : undefined
+        if (tool !== undefined && options.backends.has(tool.serverId)) {
+          toolRoute = { _tag: "Single", serverId: tool.serverId, message: { ...outbound, params: { ...outbound.params, name: tool.name } } }
+        }
       }
       // Methods about the session as a whole go to each of its servers, with one merged answer.
       if (options.client.namespacing === "on" && (outbound.method === "logging/setLevel" || outbound.method === "tasks/list")) {
@@ -556,8 +568,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       // tasks/get, tasks/result, tasks/cancel name a task of this session's (another's is Forbidden).
       const task = tasks.route(outbound)
       if (task?._tag === "NotOwned") return yield* new Forbidden({ serverId: task.serverId })
-      const route: Result.Result<Router.Route, AmbiguousMethod | Forbidden> = activatedRoute !== undefined
-        ? Result.succeed(activatedRoute)
+      const route: Result.Result<Router.Route, AmbiguousMethod | Forbidden> = toolRoute !== undefined
+        ? Result.succeed(toolRoute)
         : task !== undefined
         ? Result.succeed({ _tag: "Single", serverId: task.serverId, message: task.message })
         : holder !== undefined
@@ -567,7 +579,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       const target = route.success
       // A tool addressed by a namespaced method (`<server>__tools/call`) is held to the same rule.
       if (
-        toolbox !== undefined && activatedRoute === undefined && target._tag === "Single" &&
+        toolbox !== undefined && toolRoute === undefined && target._tag === "Single" &&
         target.message.method === "tools/call" && !isActivated(toolbox, target.serverId, target.message.params?.["name"])
       ) {
         reply({ result: GatewayTools.notActivated(`${target.serverId}__${String(target.message.params?.["name"])}`, "inactive") })

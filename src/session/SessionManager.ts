@@ -135,7 +135,8 @@ export class SessionManager extends Context.Service<SessionManager, {
             idleTimeout: Duration.seconds(limits.sessionTimeoutSeconds),
             requestTimeout,
             inputRequired: sessionOptions?.inputRequired,
-            deferredTools: client.deferredLoading === true ? catalog : undefined
+            deferredTools: client.deferredLoading === true ? catalog : undefined,
+            catalog
           })
         }).pipe(
           Effect.provideContext(Context.add(context, Scope.Scope, scope)),

@@ -1,6 +1,7 @@
 import { assert, layer } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
 import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
+import * as Namespacing from "../../src/protocol/Namespacing.ts"
 import * as Fixtures from "../fixtures/Fixtures.ts"
 import { answeringUntil, type Event, events, gatewayLayer, sampled, send } from "../support/GatewayHttp.ts"
 
@@ -601,6 +602,39 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
       assert.sameMembers(Object.keys(create.responses), ["201", "400", "401", "403", "413", "429"])
       const request = doc.paths["/gateway/stream/{session_id}/request"]?.["post"]
       assert.include(JSON.stringify(request.requestBody), "jsonrpc")
+    }))
+
+  it.effect("a shortened tool name (over 64 characters namespaced) works in a session that never listed the tools", () =>
+    Effect.gen(function*() {
+      const long = "a_tool_whose_name_is_far_too_long_to_fit_in_sixty_four_characters_namespaced"
+      const exposed = Namespacing.joinBounded("fixture", long)
+      assert.isDefined(exposed)
+      assert.notStrictEqual(exposed, `fixture__${long}`)
+      const session = yield* create(bob)
+      const stream = yield* events(session.stream_url, bob)
+      const seen: Array<Event> = []
+      yield* stream.events.pipe(
+        Stream.runForEach((event) => Effect.sync(() => void seen.push(event))),
+        Effect.forkChild({ startImmediately: true })
+      )
+      const call = (id: string, name: string, args: Record<string, unknown> = {}) =>
+        Effect.gen(function*() {
+          yield* send("POST", session.request_url, { token: bob, body: { jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: args } } })
+          for (let waited = 0; waited < 10_000; waited += 20) {
+            const answer = seen.find((e) => e.event === "response" && e.data.response.id === id)
+            if (answer !== undefined) return answer.data.response
+            yield* Effect.sleep("20 millis")
+          }
+          return assert.fail(`no answer to ${id}`)
+        })
+      yield* call("add", "fixture__add-tool", { name: long, description: "a tool with a long name" })
+      // This session lists nothing: the gateway's catalog learns the new tool from the fixture's list_changed.
+      let answer: { result?: { content?: ReadonlyArray<{ text?: string }> } } = {}
+      for (let attempt = 0; attempt < 50 && answer.result?.content?.[0]?.text !== `${long} called`; attempt++) {
+        answer = yield* call(`long-${attempt}`, exposed!)
+        if (answer.result === undefined) yield* Effect.sleep("100 millis")
+      }
+      assert.strictEqual(answer.result?.content?.[0]?.text, `${long} called`)
     }))
 
   it.effect("bad input: each case gets its status and code, never a 500", () =>
