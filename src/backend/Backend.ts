@@ -39,6 +39,7 @@ import * as Connection from "./Connection.ts"
 import { EraCache } from "./EraCache.ts"
 import { clientCapabilities, clientInfo } from "./GatewayIdentity.ts"
 import * as InFlight from "./InFlight.ts"
+import * as ParamHeaders from "../protocol/ParamHeaders.ts"
 import { redactor } from "./Redaction.ts"
 import * as ResourceHolders from "./ResourceHolders.ts"
 import type { GroupTracker } from "./Watchdog.ts"
@@ -179,9 +180,20 @@ interface Live {
   readonly post: (message: JSONRPCMessage, onFailure?: (error: unknown) => void) => void
   /** A modern-era server's open `subscriptions/listen` stream: how to end it. */
   stopListening: (() => void) | undefined
+  /** A modern-era HTTP server's tools that mirror arguments into `Mcp-Param-*` headers (see `withParamHeaders`). */
+  paramTools: ParamTools
   /** Set once the connection has ended. */
   closed: boolean
 }
+
+/**
+ * What the gateway knows of a modern-era HTTP server's `x-mcp-header` declarations (SEP-2243): nothing yet (or
+ * its tool list changed since), a listing in progress (with the calls waiting for it), or each tool's scan.
+ */
+type ParamTools =
+  | { readonly _tag: "Unknown" }
+  | { readonly _tag: "Learning"; readonly waiting: Array<(tools: ReadonlyMap<string, ParamHeaders.Scan>) => void> }
+  | { readonly _tag: "Known"; readonly tools: ReadonlyMap<string, ParamHeaders.Scan> }
 
 interface State {
   readonly health: Health
@@ -307,6 +319,10 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       if (typeof message.id === "number") current?.inFlight.settle(message.id, message)
     } else if (!("id" in message)) {
       const notification = withoutSubscriptionId(message)
+      // Its tools changed: their header declarations are learnt again at the next call.
+      if (current !== undefined && notification.method === "notifications/tools/list_changed") {
+        current.paramTools = { _tag: "Unknown" }
+      }
       const owner = notification.method !== "notifications/message"
         ? undefined
         : cause ?? (current === undefined ? undefined : soleOwner(current))
@@ -450,6 +466,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       inFlight,
       post: (message, onFailure) => void connection.transport.send(message).catch((error) => onFailure?.(error)),
       stopListening: undefined,
+      paramTools: { _tag: "Unknown" },
       closed: false
     }
     live = self
@@ -608,16 +625,68 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     }
     live.inFlight.register(id, { callerId: request.id, method: request.method, abort, owner }, Duration.toMillis(timeout), onDone)
     // Fire and forget: the completion is all the caller waits on, so its deadline holds even if sending hangs.
-    void live.connection.transport.send(
-      { ...envelope(live, request), id },
-      abort === undefined ? undefined : { requestSignal: abort.signal }
-    ).catch((error) => live.inFlight.fail(id, failure(live, request.method, error)))
+    withParamHeaders(live, request, (headers) =>
+      void live.connection.transport.send({ ...envelope(live, request), id }, {
+        ...(abort === undefined ? {} : { requestSignal: abort.signal }),
+        ...(headers === undefined ? {} : { headers })
+      }).catch((error) => live.inFlight.fail(id, failure(live, request.method, error))))
     // The caller went away (its session closed, it cancelled): the backend need not finish the work.
     return () => {
       const entry = live.inFlight.forget(id)
       if (entry !== undefined) cancelAt(live, id, entry, "the client went away")
     }
   }
+
+  /**
+   * Calls `send` with the `Mcp-Param-*` headers a `tools/call` to a modern-era HTTP server must carry (SEP-2243: the
+   * server rejects the call without them), whichever era the gateway's client speaks: the values come from the
+   * call's arguments, as the tool's schema declares them. The declarations are the server's own, learnt by listing
+   * its tools once (again after it says they changed) while the first calls wait. Anything else is sent at once.
+   */
+  const withParamHeaders = (
+    live: Live,
+    request: JSONRPCRequest,
+    send: (headers: Record<string, string> | undefined) => void
+  ): void => {
+    if (request.method !== "tools/call" || live.connection.info.era !== "modern" || endpoint.kind !== "streamable-http") {
+      return send(undefined)
+    }
+    // As the SDK's Client does: a tool whose declarations break the spec's rules gets no header.
+    const sendFor = (tools: ReadonlyMap<string, ParamHeaders.Scan>) => {
+      const found = tools.get(String(request.params?.["name"]))
+      send(found?.valid === true ? ParamHeaders.headersFor(found.declarations, request.params?.["arguments"]) : undefined)
+    }
+    const known = live.paramTools
+    if (known._tag === "Known") return sendFor(known.tools)
+    if (known._tag === "Learning") return void known.waiting.push(sendFor)
+    const learning = { _tag: "Learning" as const, waiting: [sendFor] }
+    live.paramTools = learning
+    learnParamTools(live, undefined, new Map(), (tools, complete) => {
+      // A failed listing is tried again by the next call; one overtaken by a list change is not kept.
+      if (live.paramTools === learning) live.paramTools = complete ? { _tag: "Known", tools } : { _tag: "Unknown" }
+      for (const waiting of learning.waiting) waiting(tools)
+    })
+  }
+
+  /** Lists a server's tools, page after page, gathering their header declarations. */
+  const learnParamTools = (
+    live: Live,
+    cursor: string | undefined,
+    tools: Map<string, ParamHeaders.Scan>,
+    done: (tools: ReadonlyMap<string, ParamHeaders.Scan>, complete: boolean) => void
+  ): void =>
+    void dispatchOn(
+      live,
+      { jsonrpc: "2.0", id: "param-headers", method: "tools/list", ...(cursor === undefined ? {} : { params: { cursor } }) },
+      requestTimeout,
+      (exit) => {
+        if (Exit.isFailure(exit) || !("result" in exit.value)) return done(tools, false)
+        for (const [name, scan] of ParamHeaders.ofTools(exit.value.result["tools"])) tools.set(name, scan)
+        const next = exit.value.result["nextCursor"]
+        if (typeof next === "string") learnParamTools(live, next, tools, done)
+        else done(tools, true)
+      }
+    )
 
   const requestOn = (live: Live, request: JSONRPCRequest, timeout: Duration.Duration, owner?: string) =>
     Effect.callback<JSONRPCResponse, RequestFailure | RequestTimedOut>((resume) => {

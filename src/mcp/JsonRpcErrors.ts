@@ -15,6 +15,8 @@ export const ServerError = -32000
 export const SessionNotFound = -32001
 /** 2025-11-25 and before: the resource a request names does not exist (2026-07-28 says -32602 instead). */
 export const ResourceNotFound = -32002
+/** 2026-07-28: a request's headers (`Mcp-Method`, `Mcp-Name`, `Mcp-Param-*`) do not match its body. HTTP 400. */
+export const HeaderMismatch = -32020
 /** 2026-07-28: the request's protocol version is not one the server speaks. */
 export const UnsupportedProtocolVersion = -32022
 /** 2026-07-28: the request needs a client capability the client did not declare. */

@@ -20,6 +20,7 @@ import { HttpServerResponse } from "effect/http"
 import { GatewayConfig } from "../config/GatewayConfig.ts"
 import type { Client } from "../http/Auth.ts"
 import * as Namespacing from "../protocol/Namespacing.ts"
+import * as ParamHeaders from "../protocol/ParamHeaders.ts"
 import type { Session } from "../session/Session.ts"
 import type { SessionEvent } from "../session/SessionEvent.ts"
 import { SessionManager } from "../session/SessionManager.ts"
@@ -90,6 +91,11 @@ interface Hub {
   readonly subscriptions: Map<string, number>
   /** whether the hub has listed resources (it routes a subscription by its URI through them) */
   learntResources: boolean
+  /**
+   * The client's tools that mirror arguments into `Mcp-Param-*` headers, by the names the client sees, from the
+   * hub's own tool list (undefined until listed, and again once a tool list changed): what the front checks.
+   */
+  paramTools: ReadonlyMap<string, ParamHeaders.Scan> | undefined
 }
 
 /**
@@ -228,6 +234,8 @@ export class ModernRequests extends Context.Service<ModernRequests, {
               return Effect.ignore(hub.session.submit(JsonRpcErrors.errorMessage(event.data.request.id, JsonRpcErrors.InternalError, refusal)))
             }
           } else if (event.event === "notification") {
+            // The client's tools changed: their header declarations are listed again before the next call.
+            if (event.data.notification.method === "notifications/tools/list_changed") hub.paramTools = undefined
             // List changes and resource updates (backends', and the gateway's own on tool activation) go to every
             // listen stream that asked for them.
             for (const listener of hub.listeners) {
@@ -270,7 +278,8 @@ export class ModernRequests extends Context.Service<ModernRequests, {
             requestIds: new Map(),
             listeners: new Set(),
             subscriptions: new Map(),
-            learntResources: false
+            learntResources: false,
+            paramTools: undefined
           }
           hubs.set(client.id, hub)
           // Reads the hub's events until it closes (its stream ends after `closed`).
@@ -410,6 +419,26 @@ export class ModernRequests extends Context.Service<ModernRequests, {
           hub.learntResources = true
         })
 
+      /**
+       * The client's tools with `x-mcp-header` declarations, by the names it sees: the hub's own tool list (every
+       * page), listed once and again after a list change.
+       */
+      const paramToolsOf = (hub: Hub) =>
+        Effect.gen(function*() {
+          if (hub.paramTools !== undefined) return hub.paramTools
+          const tools = new Map<string, ParamHeaders.Scan>()
+          let cursor: unknown = undefined
+          do {
+            const { response } = yield* internal(hub, "tools/list", typeof cursor === "string" ? { cursor } : {})
+            // A listing that failed is not kept: the next call lists again.
+            if (!("result" in response)) return tools
+            for (const [name, scan] of ParamHeaders.ofTools(response.result["tools"])) tools.set(name, scan)
+            cursor = response.result["nextCursor"]
+          } while (typeof cursor === "string")
+          hub.paramTools = tools
+          return tools
+        })
+
       /** The hub subscribes to `uri` for the first listen stream that asks for it, and unsubscribes after the last. */
       const holdResource = (hub: Hub, uri: string) =>
         Effect.gen(function*() {
@@ -470,7 +499,7 @@ export class ModernRequests extends Context.Service<ModernRequests, {
         if (!("id" in message)) return HttpServerResponse.empty({ status: 202 })
         const request = message
         const mismatch = headerMismatch(request, headers)
-        if (mismatch !== undefined) return JsonRpcErrors.errorResponse(400, -32020, mismatch, { id: request.id })
+        if (mismatch !== undefined) return JsonRpcErrors.errorResponse(400, JsonRpcErrors.HeaderMismatch, mismatch, { id: request.id })
 
         const version = request.params?._meta?.[PROTOCOL_VERSION_META_KEY]
         if (version !== ModernVersion) {
@@ -495,6 +524,19 @@ export class ModernRequests extends Context.Service<ModernRequests, {
         }
         if (request.method === "server/discover") return HttpServerResponse.jsonUnsafe(discover(hub.success, client, request.id))
         if (request.method === "subscriptions/listen") return listen(hub.success, request)
+
+        // SEP-2243: the arguments a tool mirrors into `Mcp-Param-*` headers must match them, as for `Mcp-Name`. The
+        // gateway itself sends its backends the headers their own schemas ask for, from the body.
+        if (request.method === "tools/call") {
+          const declared = (yield* paramToolsOf(hub.success)).get(String(request.params?.["name"]))
+          const wrong = declared === undefined
+            ? undefined
+            : ParamHeaders.mismatch(declared.declarations, request.params?.["arguments"], (name) => headers[name])
+          if (wrong !== undefined) {
+            const message = `Bad Request: the request headers and body disagree: ${wrong}`
+            return JsonRpcErrors.errorResponse(400, JsonRpcErrors.HeaderMismatch, message, { id: request.id })
+          }
+        }
 
         // A call that may send something before its answer (progress, log messages) is answered as a stream.
         const streamed = request.params?._meta?.progressToken !== undefined || request.params?._meta?.[LOG_LEVEL_META_KEY] !== undefined

@@ -44,11 +44,25 @@ export interface Result {
   readonly output: string
   /** The `Total: N passed, M failed` line of the summary (every scenario run, scored or not), when printed. */
   readonly checks: { readonly passed: number; readonly failed: number } | undefined
+  /** Each scenario run (scored or not) by name: whether it passed outright (no failure, no warning). */
+  readonly scenarios: ReadonlyMap<string, boolean>
   /** Wall time of the run. */
   readonly millis: number
 }
 
 const totalLine = /^Total: (\d+) passed, (\d+) failed/m
+/** A summary line: `✓ <scenario>: N passed, M failed[, K warnings]` (✗ when something failed or warned). */
+const scenarioLine = /^([✓✗]) (\S+): \d+ passed, \d+ failed/gm
+
+const scenariosOf = (output: string): ReadonlyMap<string, boolean> =>
+  new Map([...output.matchAll(scenarioLine)].map((match) => [match[2] ?? "", match[1] === "✓"]))
+
+/**
+ * The scenarios that pass against a server alone and not through the gateway in front of it: the gateway's faults,
+ * whether the scenario is scored or not (an expected-failures file judges only scored ones, and must not hide them).
+ */
+export const regressions = (alone: Result, through: Result): ReadonlyArray<string> =>
+  [...alone.scenarios].filter(([name, passed]) => passed && through.scenarios.get(name) !== true).map(([name]) => name)
 
 /** Runs the suite once; never fails (a CLI that cannot start reports exit code -1 and the error as output). */
 export const run = (options: Options): Effect.Effect<Result> =>
@@ -87,6 +101,7 @@ export const run = (options: Options): Effect.Effect<Result> =>
       exitCode,
       output,
       checks: total === null ? undefined : { passed: Number(total[1]), failed: Number(total[2]) },
+      scenarios: scenariosOf(output),
       millis: (yield* Clock.currentTimeMillis) - started
     }
   })

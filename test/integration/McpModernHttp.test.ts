@@ -1,0 +1,105 @@
+import { fileURLToPath } from "node:url"
+import {
+  CLIENT_CAPABILITIES_META_KEY,
+  CLIENT_INFO_META_KEY,
+  Client,
+  PROTOCOL_VERSION_META_KEY,
+  StreamableHTTPClientTransport
+} from "@modelcontextprotocol/client"
+import { assert, layer } from "@effect/vitest"
+import { Effect, Layer } from "effect"
+import * as Fixtures from "../fixtures/Fixtures.ts"
+import { gatewayLayer, postMcp, serverUrl } from "../support/GatewayHttp.ts"
+import * as Processes from "../support/Processes.ts"
+
+// /mcp in front of HTTP backends: the modern fixture served over Streamable HTTP (a 2026-07-28 server, stateless)
+// and the conformance fixture (both eras on one endpoint), each a real process on a free port.
+
+const token = "modern-http-client-token-0123456789"
+/** What the gateway sends the modern fixture (from config): the client's own token must never go there. */
+const backendToken = "backend-only-secret-0123456789"
+const conformanceFixture = fileURLToPath(new URL("../fixtures/conformance-server.ts", import.meta.url))
+
+const portOf = (output: ReadonlyArray<string>) => /listening (\d+)/.exec(output.join(""))?.[1] ?? "0"
+
+const stack = Layer.unwrap(Effect.gen(function*() {
+  const modern = yield* Processes.serve(process.execPath, [Fixtures.modernServer, "--http", "0"], {}, /listening \d+\n/)
+  const conformance = yield* Processes.serve(process.execPath, [conformanceFixture, "--port", "0"], {}, /listening \d+\n/)
+  return gatewayLayer({
+    mcpServers: {
+      http: { url: `http://127.0.0.1:${portOf(modern.output)}/mcp`, headers: { Authorization: `Bearer ${backendToken}` } },
+      conf: { url: `http://127.0.0.1:${portOf(conformance.output)}/mcp` }
+    },
+    clients: { tester: { token, servers: "*" } },
+    streaming: { maxSessionsPerClient: 20 }
+  })
+}))
+
+/** An SDK v2 client connected to `/mcp`, closed with the scope. */
+const connect = (era: "legacy" | "auto") =>
+  Effect.acquireRelease(
+    Effect.gen(function*() {
+      const url = yield* serverUrl("/mcp")
+      const client = new Client({ name: "modern-http-test", version: "1.0.0" }, era === "auto" ? { versionNegotiation: { mode: "auto" } } : {})
+      yield* Effect.promise(() =>
+        client.connect(new StreamableHTTPClientTransport(url, { requestInit: { headers: { Authorization: `Bearer ${token}` } } }))
+      )
+      return client
+    }),
+    (client) => Effect.promise(() => client.close().catch(() => undefined))
+  )
+
+const textOf = (result: { content?: unknown }) => (result.content as Array<{ text?: string }> | undefined)?.[0]?.text
+
+/** The headers of every request the modern fixture has served, oldest first. */
+const backendHeaders = (client: Client) =>
+  Effect.promise(() => client.callTool({ name: "http__headers", arguments: {} })).pipe(
+    Effect.map((result) => JSON.parse(textOf(result) ?? "[]") as Array<Record<string, string>>)
+  )
+
+const envelope = {
+  [PROTOCOL_VERSION_META_KEY]: "2026-07-28",
+  [CLIENT_INFO_META_KEY]: { name: "raw", version: "1" },
+  [CLIENT_CAPABILITIES_META_KEY]: {}
+}
+
+/** A raw modern request (what an SDK client would not send), with the front headers the spec asks for. */
+const modernPost = (method: string, params: Record<string, unknown>, headers: Record<string, string> = {}) =>
+  postMcp({ jsonrpc: "2.0", id: 1, method, params: { ...params, _meta: { ...envelope, ...(params["_meta"] as object | undefined) } } }, {
+    authorization: `Bearer ${token}`,
+    "mcp-protocol-version": "2026-07-28",
+    "mcp-method": method,
+    ...(typeof params["name"] === "string" ? { "mcp-name": params["name"] } : {}),
+    ...headers
+  })
+
+layer(stack, { timeout: 60_000, excludeTestServices: true })("/mcp in front of HTTP backends", (it) => {
+  for (const era of ["legacy", "auto"] as const) {
+    it.effect(`an SDK client (${era}) calls tools that mirror an argument into an Mcp-Param header (SEP-2243)`, () =>
+      Effect.scoped(Effect.gen(function*() {
+        const client = yield* connect(era)
+        yield* Effect.promise(() => client.listTools())
+        // The conformance fixture's own tool, as the suite's scenario uses it, and a non-ASCII value (Base64-encoded).
+        const custom = yield* Effect.promise(() => client.callTool({ name: "conf__test_custom_headers", arguments: { region: "eu" } }))
+        assert.strictEqual(textOf(custom), "region=eu")
+        const zurich = yield* Effect.promise(() => client.callTool({ name: "http__region", arguments: { region: "Zürich" } }))
+        assert.strictEqual(textOf(zurich), "region=Zürich")
+        // The gateway sent the backend the header its schema declares, whatever era the client speaks.
+        const sent = (yield* backendHeaders(client)).filter((headers) => headers["mcp-name"] === "region")
+        assert.strictEqual(sent.at(-1)?.["mcp-param-region"], `=?base64?${Buffer.from("Zürich").toString("base64")}?=`)
+      })))
+  }
+
+  it.effect("the modern front checks a client's Mcp-Param headers against the body: 400, -32020 when they disagree", () =>
+    Effect.gen(function*() {
+      const call = (headers: Record<string, string>) =>
+        modernPost("tools/call", { name: "http__region", arguments: { region: "eu" } }, headers).pipe(
+          Effect.map((reply) => ({ status: reply.status, code: JSON.parse(reply.text).error?.code as number | undefined }))
+        )
+      assert.deepStrictEqual(yield* call({ "mcp-param-region": "eu" }), { status: 200, code: undefined })
+      assert.deepStrictEqual(yield* call({ "mcp-param-region": "=?base64?ZXU=?=" }), { status: 200, code: undefined })
+      assert.deepStrictEqual(yield* call({ "mcp-param-region": "us" }), { status: 400, code: -32020 })
+      assert.deepStrictEqual(yield* call({ "mcp-param-region": "=?base64?ZXU?=" }), { status: 400, code: -32020 })
+      assert.deepStrictEqual(yield* call({}), { status: 400, code: -32020 })
+    }))
+})
