@@ -209,9 +209,19 @@ const isSessionLost = (error: unknown, live: Live) =>
   live.connection.transport.sessionId !== undefined &&
   (error.data.status === 404 || (error.data.status === 400 && /session/i.test(String(error.data.text ?? error.message))))
 
+/** Every string in a JSON value, redacted. */
+const redactAll = (value: unknown, redact: (text: string) => string): unknown =>
+  typeof value === "string"
+    ? redact(value)
+    : Array.isArray(value)
+    ? value.map((item) => redactAll(item, redact))
+    : typeof value === "object" && value !== null
+    ? Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactAll(item, redact)]))
+    : value
+
 /**
- * A 400 or 404 from an HTTP backend, with the JSON-RPC error in its body if there is one (its message redacted: a
- * server may echo a header the gateway sent it).
+ * A 400 or 404 from an HTTP backend, with the JSON-RPC error in its body if there is one (redacted: a server may
+ * echo a header the gateway sent it).
  */
 const refusalOf = (error: unknown, redact: (text: string) => string) => {
   if (!(error instanceof SdkHttpError) || (error.data.status !== 400 && error.data.status !== 404)) return {}
@@ -221,9 +231,12 @@ const refusalOf = (error: unknown, redact: (text: string) => string) => {
   } catch {
     parsed = undefined
   }
-  const body = typeof parsed === "object" && parsed !== null ? (parsed as { error?: { code?: unknown; message?: unknown } }).error : undefined
+  const body = typeof parsed === "object" && parsed !== null
+    ? (parsed as { error?: { code?: unknown; message?: unknown; data?: unknown } }).error
+    : undefined
+  // The error's `data` says what the client must know (the capabilities it lacks, the versions spoken): kept, redacted.
   const jsonRpc = typeof body?.code === "number" && typeof body.message === "string"
-    ? { error: { code: body.code, message: redact(body.message) } }
+    ? { error: { code: body.code, message: redact(body.message), ...(body.data === undefined ? {} : { data: redactAll(body.data, redact) }) } }
     : {}
   return { refusal: { status: error.data.status, ...jsonRpc } }
 }

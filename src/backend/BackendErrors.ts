@@ -52,7 +52,7 @@ export class BackendSendFailed extends Schema.TaggedError<BackendSendFailed>()("
    */
   refusal: Schema.optional(Schema.Struct({
     status: Schema.Number,
-    error: Schema.optional(Schema.Struct({ code: Schema.Number, message: Schema.String }))
+    error: Schema.optional(Schema.Struct({ code: Schema.Number, message: Schema.String, data: Schema.optional(Schema.Unknown) }))
   }))
 }) {
   override get message() {

@@ -5,6 +5,7 @@ import {
   ProtocolError,
   SdkError,
   SdkErrorCode,
+  SdkHttpError,
   type ServerCapabilities,
   SSEClientTransport,
   StreamableHTTPClientTransport,
@@ -71,7 +72,25 @@ export interface ConnectOptions {
   readonly handlers: Handlers
 }
 
-const makeTransport = (options: ConnectOptions): Transport => {
+/**
+ * `fetch` for a Streamable HTTP backend that keeps its HTTP 400s. The SDK's transport hands a modern-era request's
+ * 400 on as a plain message when its body is that request's JSON-RPC error (its `Client` wants just that), and the
+ * status is lost: a gateway must answer its own client with the same 400 (the spec gives it a meaning). Once the
+ * gateway owns the transport (`owned`), a 400 fails the send as the SDK fails every other refusal, with the status
+ * and the body, and the backend reports it as a refusal. The handshake (the era probe) still sees the SDK's own way.
+ */
+const keepingRefusals = (owned: () => boolean): typeof fetch => async (input, init) => {
+  const response = await fetch(input, init)
+  if (response.status !== 400 || !owned()) return response
+  const text = await response.text().catch(() => null)
+  throw new SdkHttpError(SdkErrorCode.ClientHttpNotImplemented, `Error POSTing to endpoint: ${text}`, {
+    status: response.status,
+    statusText: response.statusText,
+    text
+  })
+}
+
+const makeTransport = (options: ConnectOptions, owned: () => boolean): Transport => {
   const endpoint = options.endpoint
   switch (endpoint.kind) {
     case "stdio":
@@ -84,7 +103,10 @@ const makeTransport = (options: ConnectOptions): Transport => {
         onStderrLine: options.handlers.onStderrLine
       })
     case "streamable-http":
-      return new StreamableHTTPClientTransport(new URL(endpoint.url), { requestInit: { headers: { ...endpoint.headers } } })
+      return new StreamableHTTPClientTransport(new URL(endpoint.url), {
+        requestInit: { headers: { ...endpoint.headers } },
+        fetch: keepingRefusals(owned)
+      })
     case "sse":
       return new SSEClientTransport(new URL(endpoint.url), { requestInit: { headers: { ...endpoint.headers } } })
   }
@@ -115,8 +137,9 @@ export const describe = (error: unknown): string => error instanceof Error ? err
 export const connect = Effect.fnUntraced(function*(options: ConnectOptions) {
   const attempt = (prior: PriorDiscovery | undefined) =>
     Effect.gen(function*() {
+      let owned = false
       const transport = yield* Effect.acquireRelease(
-        Effect.sync(() => makeTransport(options)),
+        Effect.sync(() => makeTransport(options, () => owned)),
         (transport) => Effect.promise(() => transport.close().catch(() => undefined))
       )
       // Set before the handshake: the SDK's Client chains them, so a close during the handshake is not missed.
@@ -145,6 +168,7 @@ export const connect = Effect.fnUntraced(function*(options: ConnectOptions) {
             transport.onmessage = options.handlers.onMessage
             transport.onclose = onClose
             transport.onerror = onError
+            owned = true
           }),
         catch: (error) => error
       }).pipe(

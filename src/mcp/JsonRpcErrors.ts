@@ -72,3 +72,20 @@ export const submitRefusal = (
   }
   return errorMessage(request.id, codeOfSubmitError(error._tag), error.message)
 }
+
+/** An HTTP backend's refusal carried by a session's `error` event: its status, and its JSON-RPC error if it sent one. */
+export interface Refusal {
+  readonly status: number
+  readonly error?: { readonly code: number; readonly message: string; readonly data?: unknown }
+}
+
+/** The refusal in an `error` event's `data` (see `session/Outcome.ts`), if the event carries one. */
+export const refusalOf = (error: { readonly data?: unknown }): Refusal | undefined => {
+  const refusal = typeof error.data === "object" && error.data !== null ? (error.data as { refusal?: unknown }).refusal : undefined
+  if (typeof refusal !== "object" || refusal === null) return undefined
+  const { status, error: inner } = refusal as { status?: unknown; error?: { code?: unknown; message?: unknown; data?: unknown } }
+  if (typeof status !== "number") return undefined
+  return typeof inner?.code === "number" && typeof inner.message === "string"
+    ? { status, error: { code: inner.code, message: inner.message, ...(inner.data === undefined ? {} : { data: inner.data }) } }
+    : { status }
+}

@@ -165,8 +165,13 @@ export class LegacySessions extends Context.Service<LegacySessions, {
             if (requestId === undefined || id === undefined) return Effect.void
             mcp.clientIds.delete(requestId)
             answered(mcp, id)
+            // A backend that refused the request over HTTP said why in its own JSON-RPC error: the client gets that.
+            const refused = JsonRpcErrors.refusalOf(event.data.error)?.error
             const { code, message } = event.data.error
-            return send(mcp, JsonRpcErrors.errorMessage(id, JsonRpcErrors.InternalError, `${code}: ${message}`), id)
+            const error = refused !== undefined
+              ? JsonRpcErrors.errorMessage(id, refused.code, refused.message, refused.data)
+              : JsonRpcErrors.errorMessage(id, JsonRpcErrors.InternalError, `${code}: ${message}`)
+            return send(mcp, error, id)
           }
           case "notification": {
             // Progress goes with the request it is about, and a server's log messages with its request in

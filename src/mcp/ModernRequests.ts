@@ -14,7 +14,7 @@ import {
   PROTOCOL_VERSION_META_KEY,
   type RequestId
 } from "@modelcontextprotocol/server"
-import { Context, Duration, Effect, FiberMap, FiberSet, Layer, Queue, Semaphore, Stream } from "effect"
+import { Context, Duration, Effect, FiberMap, FiberSet, Layer, Option, Queue, type Scope, Semaphore, Sink, Stream } from "effect"
 import { Sse } from "effect/encoding"
 import { HttpServerResponse } from "effect/http"
 import { GatewayConfig } from "../config/GatewayConfig.ts"
@@ -45,6 +45,11 @@ interface Answered {
   readonly response: JSONRPCResponse
   readonly status?: number
 }
+
+/** What a streamed call sends, in order: its progress and log messages, then its answer. */
+type Streamed =
+  | { readonly _tag: "Note"; readonly notification: unknown }
+  | { readonly _tag: "Answer"; readonly answered: Answered }
 
 /** What a call in flight produces, in order: questions its backend asks the client, then its answer. */
 type Outcome =
@@ -129,9 +134,9 @@ const asModern = (method: string, response: JSONRPCResponse): JSONRPCResponse =>
 const removedMethods = new Set(["ping", "logging/setLevel", "resources/subscribe", "resources/unsubscribe"])
 
 /**
- * The HTTP status of an answer: a JSON-RPC error is carried by a 200 unless the revision gives it a status of its
- * own (an unknown method 404; a missing client capability 400), whoever raised it (the gateway's routing or a
- * backend, whose status the forwarding would otherwise lose).
+ * The HTTP status of an answer that came with none: a JSON-RPC error is carried by a 200 unless the revision gives
+ * it a status of its own (an unknown method 404; a missing client capability 400), whoever raised it (the gateway's
+ * routing, or a backend that has no HTTP status to give: stdio). An HTTP backend's refusal keeps the status it had.
  */
 const statusOf = (response: JSONRPCResponse): number => {
   if (!("error" in response)) return 200
@@ -161,11 +166,12 @@ const headerMismatch = (request: JSONRPCRequest, headers: Readonly<Record<string
 }
 
 export class ModernRequests extends Context.Service<ModernRequests, {
+  /** One request; the scope is the HTTP request's: a streamed answer lives as long as it (closing it cancels the call). */
   readonly handle: (
     client: Client,
     request: JSONRPCRequest | { readonly method: string },
     headers: Readonly<Record<string, string | undefined>>
-  ) => Effect.Effect<HttpServerResponse.HttpServerResponse>
+  ) => Effect.Effect<HttpServerResponse.HttpServerResponse, never, Scope.Scope>
 }>()("mcp-gateway/mcp/ModernRequests") {
   static readonly layer = Layer.effect(
     ModernRequests,
@@ -198,11 +204,11 @@ export class ModernRequests extends Context.Service<ModernRequests, {
             hub.requestIds.delete(event.data.request_id)
             const waiting = id === undefined ? undefined : hub.waiting.get(id)
             if (id === undefined || waiting === undefined) return Effect.void
-            const { code, message, data } = event.data.error
+            const { code, message } = event.data.error
             // A backend's 400 or 404 stays what it was: the client gets that status and the backend's error.
-            const refusal = (data as { refusal?: { status: number; error?: { code: number; message: string } } } | undefined)?.refusal
+            const refusal = JsonRpcErrors.refusalOf(event.data.error)
             const response = refusal?.error !== undefined
-              ? JsonRpcErrors.errorMessage(id, refusal.error.code, refusal.error.message)
+              ? JsonRpcErrors.errorMessage(id, refusal.error.code, refusal.error.message, refusal.error.data)
               : JsonRpcErrors.errorMessage(id, JsonRpcErrors.InternalError, `${code}: ${message}`)
             Queue.offerUnsafe(waiting.outcomes, { _tag: "Answer", response, ...(refusal === undefined ? {} : { status: refusal.status }) })
           } else if (event.event === "notification" && event.data.notification.method === "notifications/progress") {
@@ -538,21 +544,29 @@ export class ModernRequests extends Context.Service<ModernRequests, {
           }
         }
 
+        const answer = ({ response, status }: Answered) =>
+          HttpServerResponse.jsonUnsafe(response, { status: status ?? statusOf(response) })
         // A call that may send something before its answer (progress, log messages) is answered as a stream.
         const streamed = request.params?._meta?.progressToken !== undefined || request.params?._meta?.[LOG_LEVEL_META_KEY] !== undefined
-        if (!streamed) {
-          const { response, status } = yield* call(hub.success, request, undefined)
-          return HttpServerResponse.jsonUnsafe(response, { status: status ?? statusOf(response) })
-        }
+        if (!streamed) return answer(yield* call(hub.success, request, undefined))
 
-        // Progress and log messages as they come, then the response.
-        const messages = Stream.callback<unknown>((queue) =>
-          call(hub.success, request, (notification) => void Queue.offerUnsafe(queue, notification)).pipe(
-            Effect.flatMap(({ response }) => Queue.offer(queue, response)),
+        // Progress and log messages as they come, then the answer. The stream's scope is the request's: the call is
+        // cancelled when the client closes its stream.
+        const messages = Stream.callback<Streamed>((queue) =>
+          call(hub.success, request, (notification) => void Queue.offerUnsafe(queue, { _tag: "Note", notification })).pipe(
+            Effect.flatMap((answered) => Queue.offer(queue, { _tag: "Answer", answered })),
             Effect.andThen(Queue.end(queue))
           )
         )
-        return HttpServerResponse.stream(messages.pipe(Stream.map(sseMessage)), { contentType: "text/event-stream", headers: sseHeaders })
+        const [first, rest] = yield* Stream.peel(messages, Sink.head())
+        // An answer that comes first (a backend's refusal among them) is plain JSON, under the status it deserves:
+        // a stream is committed to 200.
+        if (Option.isSome(first) && first.value._tag === "Answer") return answer(first.value.answered)
+        const body = Stream.fromIterable(Option.toArray(first)).pipe(
+          Stream.concat(rest),
+          Stream.map((piece) => sseMessage(piece._tag === "Note" ? piece.notification : piece.answered.response))
+        )
+        return HttpServerResponse.stream(body, { contentType: "text/event-stream", headers: sseHeaders })
       })
 
       return ModernRequests.of({ handle })

@@ -4,6 +4,7 @@ import {
   CLIENT_INFO_META_KEY,
   Client,
   PROTOCOL_VERSION_META_KEY,
+  ProtocolError,
   StreamableHTTPClientTransport
 } from "@modelcontextprotocol/client"
 import { assert, layer } from "@effect/vitest"
@@ -50,6 +51,10 @@ const connect = (era: "legacy" | "auto") =>
   )
 
 const textOf = (result: { content?: unknown }) => (result.content as Array<{ text?: string }> | undefined)?.[0]?.text
+
+/** The code of the JSON-RPC error a call failed with (or "answered" when it did not fail). */
+const errorCode = (call: Promise<unknown>) =>
+  Effect.promise(() => call.then(() => "answered" as const, (error: unknown) => error instanceof ProtocolError ? error.code : String(error)))
 
 /** The headers of every request the modern fixture has served, oldest first. */
 const backendHeaders = (client: Client) =>
@@ -102,4 +107,32 @@ layer(stack, { timeout: 60_000, excludeTestServices: true })("/mcp in front of H
       assert.deepStrictEqual(yield* call({ "mcp-param-region": "=?base64?ZXU?=" }), { status: 400, code: -32020 })
       assert.deepStrictEqual(yield* call({}), { status: 400, code: -32020 })
     }))
+
+  it.effect("a backend's HTTP 400 reaches a modern client as a 400 with the backend's error, streamed or not", () =>
+    Effect.gen(function*() {
+      // `scale` declares a `number` header: an invalid declaration, so the gateway (like the SDK's client) mirrors
+      // nothing, and the fixture refuses the call with 400 / -32020. The client's own header passes the front.
+      const scale = (meta: Record<string, unknown>) =>
+        modernPost("tools/call", { name: "http__scale", arguments: { factor: 2 }, _meta: meta }, { "mcp-param-factor": "2" })
+      for (const meta of [{}, { progressToken: "p1" }]) {
+        const reply = yield* scale(meta)
+        assert.strictEqual(reply.status, 400, reply.text)
+        assert.strictEqual(reply.headers.get("content-type"), "application/json")
+        const body = JSON.parse(reply.text)
+        assert.strictEqual(body.id, 1)
+        assert.strictEqual(body.error.code, -32020)
+        // The backend's `data` (which header disagreed) is kept too.
+        assert.strictEqual(body.error.data?.mismatch?.header, "Mcp-Param-Factor")
+      }
+      // A 404 (a method the backend does not have) the same, when the call asked for progress.
+      const unknown = yield* modernPost("http__no/such/method", { _meta: { progressToken: "p2" } })
+      assert.strictEqual(unknown.status, 404, unknown.text)
+      assert.strictEqual(JSON.parse(unknown.text).error.code, -32601)
+    }))
+
+  it.effect("a legacy client gets a backend's refusal as the backend's own JSON-RPC error", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const client = yield* connect("legacy")
+      assert.strictEqual(yield* errorCode(client.callTool({ name: "http__scale", arguments: { factor: 2 } })), -32020)
+    })))
 })
