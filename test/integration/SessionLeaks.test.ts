@@ -1,3 +1,4 @@
+import * as v8 from "node:v8"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
 import { BackendPool } from "../../src/backend/BackendPool.ts"
@@ -15,12 +16,29 @@ const config: ConfigFile = {
 
 const timers = () => process.getActiveResourcesInfo().filter((kind) => kind === "Timeout").length
 
+/** Live fibers in the whole process (the heap is collected first): a session that left one behind shows here. */
+const liveFibers = Effect.map(Effect.fiber, (fiber) => v8.queryObjects(fiber.constructor, { format: "count" }))
+
+/**
+ * The live fibers once what is still finishing has finished (a closing session's last steps, the HTTP exchanges
+ * of the test itself): the lowest count seen over up to 5 s, or the first at most `limit`.
+ */
+const settledFibers = (limit: number) =>
+  Effect.gen(function*() {
+    let lowest = yield* liveFibers
+    for (let waited = 0; waited < 5_000 && lowest > limit; waited += 100) {
+      yield* Effect.sleep("100 millis")
+      lowest = Math.min(lowest, yield* liveFibers)
+    }
+    return lowest
+  })
+
 layer(gatewayLayer(config), { timeout: 120_000, excludeTestServices: true })("sessions leave nothing behind", (it) => {
-  it.effect("after 200 sessions opened, used and closed: no session, no subscription, no timer is left", () =>
+  it.effect("after 200 sessions opened, used and closed: no session, no fiber, no subscription, no timer is left", () =>
     Effect.gen(function*() {
       const backend = yield* (yield* BackendPool).acquire("fixture")
       yield* backend.settled("20 seconds")
-      const before = { subscribers: yield* backend.subscribers, timers: timers() }
+      const before = { subscribers: yield* backend.subscribers, timers: timers(), fibers: yield* liveFibers }
 
       yield* Effect.forEach(Array.from({ length: 200 }, (_, i) => i), (i) =>
         Effect.gen(function*() {
@@ -43,6 +61,8 @@ layer(gatewayLayer(config), { timeout: 120_000, excludeTestServices: true })("se
       assert.strictEqual(yield* (yield* SessionManager).count, 0)
       assert.deepStrictEqual(yield* backend.subscribers, before.subscribers)
       assert.isAtMost(timers(), before.timers + 2, "timers of closed sessions were left running")
+      // A few fibers of the HTTP server and of this test come and go; one left per session would be 200.
+      assert.isAtMost(yield* settledFibers(before.fibers + 10), before.fibers + 10, "fibers of closed sessions were left behind")
 
       // Clients that vanish without DELETE, some after a stream takeover: each session expires (1 s idle here)
       // and releases everything just the same.
@@ -63,5 +83,6 @@ layer(gatewayLayer(config), { timeout: 120_000, excludeTestServices: true })("se
       assert.strictEqual(yield* (yield* SessionManager).count, 0, "every abandoned session expired")
       assert.deepStrictEqual(yield* backend.subscribers, before.subscribers)
       assert.isAtMost(timers(), before.timers + 2)
+      assert.isAtMost(yield* settledFibers(before.fibers + 10), before.fibers + 10)
     }))
 })
