@@ -5,12 +5,13 @@ import {
   Client,
   CLIENT_CAPABILITIES_META_KEY,
   CLIENT_INFO_META_KEY,
+  LOG_LEVEL_META_KEY,
   PROTOCOL_VERSION_META_KEY,
   ResourceNotFoundError,
   StreamableHTTPClientTransport
 } from "@modelcontextprotocol/client"
 import { assert, layer } from "@effect/vitest"
-import { Deferred, Effect, Exit } from "effect"
+import { Deferred, Effect, Exit, Fiber } from "effect"
 import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
 import * as Fixtures from "../fixtures/Fixtures.ts"
 import { gatewayLayer, postMcp, serverUrl } from "../support/GatewayHttp.ts"
@@ -18,6 +19,7 @@ import { gatewayLayer, postMcp, serverUrl } from "../support/GatewayHttp.ts"
 const token = "mcp-endpoint-token-0123456789"
 const narrowToken = "mcp-narrow-token-0123456789"
 const deferredToken = "mcp-deferred-token-0123456789"
+const otherToken = "mcp-other-token-0123456789"
 const readerToken = "mcp-reader-token-0123456789"
 const config: ConfigFile = {
   mcpServers: {
@@ -29,6 +31,7 @@ const config: ConfigFile = {
     tester: { token, servers: "*" },
     narrow: { token: narrowToken, servers: ["fixture"] },
     agent: { token: deferredToken, servers: "*", deferredLoading: true },
+    other: { token: otherToken, servers: "*" },
     // Used by one test only: its modern hub has listed nothing before that test reads a resource.
     reader: { token: readerToken, servers: "*" }
   },
@@ -204,6 +207,29 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("/mc
     })))
 
   for (const era of ["legacy", "auto"] as const) {
+    it.effect(`a client (${era}) meets one server made of its servers: their union of capabilities, instructions naming them`, () =>
+      Effect.scoped(Effect.gen(function*() {
+        const client = yield* connect({ token, era })
+        const capabilities = client.getServerCapabilities()
+        // everything: prompts, logging, tasks; the legacy fixture: tools and resources whose lists change,
+        // subscriptions; the modern fixture: tools alone.
+        assert.deepStrictEqual(capabilities?.tools, { listChanged: true })
+        assert.deepStrictEqual(capabilities?.resources, { subscribe: true, listChanged: true })
+        assert.isDefined(capabilities?.prompts)
+        assert.isDefined(capabilities?.logging)
+        // The SDK's 2026-07-28 client drops `tasks` (an extension there) from what it reports.
+        if (era === "legacy") assert.isDefined(capabilities?.tasks)
+        const instructions = client.getInstructions() ?? ""
+        assert.include(instructions, "3 server(s): everything, fixture, modern")
+        assert.include(instructions, "<server>__<name>")
+        // The narrow client's gateway has one server, and says so.
+        const narrow = yield* connect({ token: narrowToken, era })
+        assert.include(narrow.getInstructions() ?? "", "1 server(s): fixture.")
+        assert.isUndefined(narrow.getServerCapabilities()?.prompts)
+      })))
+  }
+
+  for (const era of ["legacy", "auto"] as const) {
     it.effect(`a client (${era}) reading a URI no server offers gets "Resource not found" naming it, under its era's code`, () =>
       Effect.scoped(Effect.gen(function*() {
         const client = yield* connect({ token: readerToken, era })
@@ -241,6 +267,36 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("/mc
       })
       assert.deepStrictEqual(JSON.parse(modern.text).error, { code: -32602, message: "Resource not found", data: { uri } })
     }))
+
+  it.effect("two clients at once (one per era): each sees only its own progress and its own log messages", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const clients = { a: yield* connect({ token, era: "legacy" }), b: yield* connect({ token: otherToken, era: "auto" }) }
+      const logs = { a: [] as Array<string>, b: [] as Array<string> }
+      const progress = { a: [] as Array<number>, b: [] as Array<number> }
+      for (const key of ["a", "b"] as const) {
+        clients[key].setNotificationHandler("notifications/message", (notification) => void logs[key].push(JSON.stringify(notification.params.data)))
+      }
+      const long = (key: "a" | "b") =>
+        Effect.promise(() =>
+          clients[key].callTool(
+            { name: "everything__trigger-long-running-operation", arguments: { duration: 1, steps: 4 } },
+            { onprogress: (update) => void progress[key].push(update.progress) }
+          )
+        )
+      // A modern client asks for log messages on the call itself.
+      const emit = (key: "a" | "b", secret: string) =>
+        Effect.promise(() =>
+          clients[key].callTool({ name: "fixture__emit", arguments: { count: 2, message: secret }, _meta: { [LOG_LEVEL_META_KEY]: "info" } })
+        )
+      // Both long calls run at once; meanwhile each client's call on the shared fixture logs a secret of its own.
+      const longs = yield* Effect.all([long("a"), long("b")], { concurrency: 2 }).pipe(Effect.forkChild({ startImmediately: true }))
+      yield* emit("a", "A-SECRET")
+      yield* emit("b", "B-SECRET")
+      yield* Fiber.join(longs)
+      assert.deepStrictEqual(progress, { a: [1, 2, 3, 4], b: [1, 2, 3, 4] })
+      assert.deepStrictEqual(logs.a.filter((data) => data.includes("SECRET")), [`"A-SECRET"`, `"A-SECRET"`])
+      assert.deepStrictEqual(logs.b.filter((data) => data.includes("SECRET")), [`"B-SECRET"`, `"B-SECRET"`])
+    })))
 
   it.effect("a legacy session resumes its GET stream with Last-Event-ID; DELETE ends it, then 404", () =>
     Effect.gen(function*() {

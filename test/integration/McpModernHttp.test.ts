@@ -19,6 +19,8 @@ import * as Processes from "../support/Processes.ts"
 const token = "modern-http-client-token-0123456789"
 /** What the gateway sends the modern fixture (from config): the client's own token must never go there. */
 const backendToken = "backend-only-secret-0123456789"
+/** The fixture's tool whose name, behind `http__`, is past 64 characters: the gateway shortens it. */
+const longToolName = "a_tool_whose_name_is_long_enough_to_need_renaming_behind_a_prefix"
 const conformanceFixture = fileURLToPath(new URL("../fixtures/conformance-server.ts", import.meta.url))
 
 const portOf = (output: ReadonlyArray<string>) => /listening (\d+)/.exec(output.join(""))?.[1] ?? "0"
@@ -134,5 +136,57 @@ layer(stack, { timeout: 60_000, excludeTestServices: true })("/mcp in front of H
     Effect.scoped(Effect.gen(function*() {
       const client = yield* connect("legacy")
       assert.strictEqual(yield* errorCode(client.callTool({ name: "http__scale", arguments: { factor: 2 } })), -32020)
+    })))
+
+  for (const era of ["legacy", "auto"] as const) {
+    it.effect(`a renamed tool (${era}): the backend gets its own name in Mcp-Name, not the shortened one`, () =>
+      Effect.scoped(Effect.gen(function*() {
+        const client = yield* connect(era)
+        const tools = (yield* Effect.promise(() => client.listTools())).tools
+        const renamed = tools.find((tool) => tool.description === "Answers with its own name")
+        assert.isDefined(renamed)
+        assert.notStrictEqual(renamed?.name, `http__${longToolName}`)
+        assert.isAtMost(renamed?.name.length ?? 99, 64)
+        const called = yield* Effect.promise(() => client.callTool({ name: renamed?.name ?? "", arguments: {} }))
+        assert.strictEqual(textOf(called), longToolName)
+        const calls = (yield* backendHeaders(client)).filter((headers) => headers["mcp-method"] === "tools/call")
+        assert.isTrue(calls.some((headers) => headers["mcp-name"] === longToolName))
+        assert.isFalse(calls.some((headers) => headers["mcp-name"] === renamed?.name))
+      })))
+  }
+
+  for (const era of ["legacy", "auto"] as const) {
+    it.effect(`a client (${era}) that gives up on a call: the modern backend's response stream is closed, which cancels it`, () =>
+      Effect.scoped(Effect.gen(function*() {
+        const client = yield* connect(era)
+        const aborted = () =>
+          Effect.promise(() => client.callTool({ name: "http__aborted", arguments: {} })).pipe(Effect.map((result) => Number(textOf(result))))
+        const before = yield* aborted()
+        const controller = new AbortController()
+        const call = client.callTool({ name: "http__slow", arguments: { ms: 10_000 } }, { signal: controller.signal }).catch(() => "aborted")
+        yield* Effect.sleep("300 millis")
+        controller.abort()
+        assert.strictEqual(yield* Effect.promise(() => call), "aborted")
+        let after = before
+        for (let attempt = 0; attempt < 40 && after === before; attempt++) {
+          yield* Effect.sleep("50 millis")
+          after = yield* aborted()
+        }
+        assert.strictEqual(after, before + 1)
+      })))
+  }
+
+  it.effect("the client's bearer token never reaches a backend; the backend's own configured header does", () =>
+    Effect.scoped(Effect.gen(function*() {
+      for (const era of ["legacy", "auto"] as const) {
+        const client = yield* connect(era)
+        yield* Effect.promise(() => client.callTool({ name: "http__echo", arguments: { text: era } }))
+      }
+      const seen = yield* backendHeaders(yield* connect("auto"))
+      assert.isAbove(seen.length, 0)
+      for (const headers of seen) {
+        assert.notInclude(JSON.stringify(headers), token)
+        assert.strictEqual(headers["authorization"], `Bearer ${backendToken}`)
+      }
     })))
 })
