@@ -1,0 +1,65 @@
+import { assert, layer } from "@effect/vitest"
+import { Effect, Fiber, Stream } from "effect"
+import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
+import * as Fixtures from "../fixtures/Fixtures.ts"
+import { type Event, events, gatewayLayer, send } from "../support/GatewayHttp.ts"
+
+// A session over servers that do not all behave: one that never starts, one with a short timeout of its own.
+const token = "servers-test-token-0123456789"
+const config: ConfigFile = {
+  mcpServers: {
+    fixture: { command: Fixtures.nodeBinary, args: [Fixtures.legacyServer] },
+    hasty: { command: Fixtures.nodeBinary, args: [Fixtures.legacyServer], requestTimeoutSeconds: 1 },
+    broken: { command: Fixtures.nodeBinary, args: ["-e", "process.exit(3)"] }
+  },
+  clients: { tester: { token, servers: "*" } },
+  streaming: { requestTimeoutSeconds: 30 }
+}
+
+const post = (url: string, body: unknown) => send("POST", url, { token, body })
+
+/** Every event of the stream up to the first that `until` accepts (or fails after 20 s). */
+const readUntil = (stream: Stream.Stream<Event>, until: (event: Event) => boolean) =>
+  stream.pipe(Stream.takeUntil(until), Stream.runCollect, Effect.timeout("20 seconds"), Effect.forkChild({ startImmediately: true }))
+
+layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("a session over uneven servers", (it) => {
+  it.effect("a broadcast reports a server that failed to start and still merges the others", () =>
+    Effect.gen(function*() {
+      const created = yield* post("/gateway/stream", {})
+      assert.strictEqual(created.status, 201)
+      const session = created.body as { stream_url: string; request_url: string; servers: ReadonlyArray<{ id: string; status: string }> }
+      assert.strictEqual(session.servers.find((s) => s.id === "broken")?.status, "failed")
+      const stream = yield* events(session.stream_url, token)
+      const reading = yield* readUntil(stream.events, (e) => e.event === "response")
+      yield* post(session.request_url, { jsonrpc: "2.0", id: "all", method: "tools/list" })
+      const seen = yield* Fiber.join(reading)
+      assert.sameMembers(seen.filter((e) => e.event === "chunk").map((e) => e.data.server_id), ["fixture", "hasty"])
+      const merged = seen.at(-1)!.data
+      assert.strictEqual(merged.server_id, null)
+      assert.strictEqual(merged.response.id, "all")
+      const names = (merged.response.result.tools as ReadonlyArray<{ name: string }>).map((t) => t.name)
+      assert.include(names, "fixture__echo")
+      assert.include(names, "hasty__echo")
+      const errors = merged.response.result.errors
+      assert.deepStrictEqual(errors.map((e: { server_id: string; code: string }) => [e.server_id, e.code]), [["broken", "backend_unavailable"]])
+      yield* send("DELETE", session.stream_url, { token })
+    }))
+
+  it.effect("a server's own requestTimeoutSeconds bounds its calls in a session (not the streaming default)", () =>
+    Effect.gen(function*() {
+      const created = yield* post("/gateway/stream", { servers: ["hasty", "fixture"] })
+      const session = created.body as { stream_url: string; request_url: string }
+      const stream = yield* events(session.stream_url, token)
+      const reading = yield* readUntil(stream.events, (e) => e.event === "error")
+      const started = performance.now()
+      yield* post(session.request_url, { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "hasty__slow", arguments: { ms: 10_000 } } })
+      const seen = yield* Fiber.join(reading)
+      const elapsed = performance.now() - started
+      const error = seen.at(-1)!.data
+      assert.strictEqual(error.server_id, "hasty")
+      assert.strictEqual(error.error.code, "request_timeout")
+      assert.isAbove(elapsed, 900)
+      assert.isBelow(elapsed, 5_000, "the server's 1 s, not the default 30 s")
+      yield* send("DELETE", session.stream_url, { token })
+    }))
+})
