@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Layer, Stream } from "effect"
+import { Deferred, Duration, Effect, Fiber, Layer, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import * as Backend from "../../src/backend/Backend.ts"
 import { EraCache } from "../../src/backend/EraCache.ts"
@@ -8,7 +8,8 @@ import * as Session from "../../src/session/Session.ts"
 import type { SessionEvent } from "../../src/session/SessionEvent.ts"
 import * as Fixtures from "../fixtures/Fixtures.ts"
 
-// Virtual time throughout (TestClock); the fixture backend is a real process, waited for in live time.
+// Virtual time throughout (TestClock), and no real sleep: events come from broadcasts to no server (answered at
+// once); where a real backend is needed (a request that never ends, the client's own id), it is a fixture process.
 const layers = Layer.merge(Watchdog.layer, EraCache.layer())
 
 const fixtureBackend = Effect.gen(function*() {
@@ -38,7 +39,13 @@ const makeSession = (backends: ReadonlyMap<string, Backend.Backend>, overrides: 
 const collect = (stream: Stream.Stream<SessionEvent>, n: number) =>
   stream.pipe(Stream.take(n), Stream.runCollect, Effect.forkChild({ startImmediately: true }))
 
-const live = (millis: number) => TestClock.withLive(Effect.sleep(millis))
+
+/**
+ * One `response` event, with no backend and no real I/O: a broadcast to a session of no server answers at once
+ * (in a fiber of the session's, which runs before this returns).
+ */
+const answered = (session: Session.Session, id: number) =>
+  Effect.andThen(session.submit({ jsonrpc: "2.0", id, method: "tools/list" }), Effect.yieldNow)
 
 const call = (id: number, name: string, args: Record<string, unknown>) => ({
   jsonrpc: "2.0" as const,
@@ -145,7 +152,6 @@ describe("Session (virtual time)", () => {
       const session = yield* makeSession(new Map([["fx", backend]]))
       const events = yield* collect(session.stream(undefined), 1)
       const { request_id } = yield* session.submit(call(7, "slow", { ms: 600_000 }))
-      yield* live(200)
       yield* TestClock.adjust("9999 millis")
       assert.isUndefined(events.pollUnsafe())
       yield* TestClock.adjust("1 millis")
@@ -173,86 +179,76 @@ describe("Session (virtual time)", () => {
 
   it.effect("a client that does not read: heartbeats go first, then the session ends with `closed { overflow }`", () =>
     Effect.gen(function*() {
-      const backend = yield* fixtureBackend
-      const session = yield* makeSession(new Map([["fx", backend]]), { maxPendingEvents: 5, heartbeatInterval: "1 second" })
-      // A stream is attached (so heartbeats are due) but stalls after its first event.
+      const session = yield* makeSession(new Map(), { maxPendingEvents: 5, heartbeatInterval: "1 second" })
+      // A stream is attached (so heartbeats are due) but stalls after its first pull.
       yield* session.stream(undefined).pipe(
         Stream.tap(() => Effect.never),
         Stream.runDrain,
         Effect.forkChild({ startImmediately: true })
       )
-      for (let i = 0; i < 4; i++) {
-        yield* session.submit(call(i, "echo", { text: `e${i}` }))
-      }
-      yield* live(300)
-      yield* TestClock.adjust("10 seconds") // 10 heartbeats due, at most 1 fits
+      for (let i = 0; i < 4; i++) yield* answered(session, i)
+      yield* TestClock.adjust("10 seconds") // 10 heartbeats due, none fits among the waiting events
       const waiting = yield* Effect.forkChild(session.closed)
       assert.isUndefined(waiting.pollUnsafe(), "heartbeats were dropped, not counted as overflow")
-      // Well past the bound, however many events the stalled reader took in its one pull (in batches: a session
-      // may have at most `maxPendingEvents` requests in flight).
-      for (let batch = 1; batch <= 3; batch++) {
+      // Well past the bound, however many events the stalled reader took in its one pull.
+      for (let i = 4; i < 12; i++) {
         // Once it has overflowed, the session refuses more (SessionNotFound): that is expected here.
-        for (let i = 4 * batch; i < 4 * batch + 4; i++) {
-          yield* session.submit(call(i, "echo", { text: `e${i}` })).pipe(Effect.catchTag("SessionNotFound", () => Effect.void))
-        }
-        yield* live(300)
+        yield* answered(session, i).pipe(Effect.catchTag("SessionNotFound", () => Effect.void))
       }
-      assert.strictEqual(yield* Fiber.join(waiting).pipe(Effect.timeout("20 seconds"), TestClock.withLive), "overflow")
-      const refused = yield* Effect.flip(session.submit(call(99, "echo", { text: "late" })))
+      assert.strictEqual(yield* Fiber.join(waiting), "overflow")
+      const refused = yield* Effect.flip(answered(session, 99))
       assert.strictEqual(refused._tag, "SessionNotFound")
       const all = yield* session.stream(0).pipe(Stream.runCollect)
       assert.strictEqual(all.at(-1)?.event, "closed")
       assert.deepStrictEqual(all.at(-1)?.data, { reason: "overflow" })
-    }).pipe(Effect.provide(layers)))
+    }))
 
   it.effect("reconnecting with Last-Event-ID replays what was missed, then goes live; a gap says events_lost", () =>
     Effect.gen(function*() {
-      const backend = yield* fixtureBackend
-      const session = yield* makeSession(new Map([["fx", backend]]), { maxPendingEvents: 3 })
+      const session = yield* makeSession(new Map(), { maxPendingEvents: 3 })
       const first = yield* collect(session.stream(undefined), 2)
-      yield* session.submit(call(1, "echo", { text: "one" }))
-      yield* session.submit(call(2, "echo", { text: "two" }))
-      const [one, two] = yield* Fiber.join(first).pipe(TestClock.withLive)
+      yield* answered(session, 1)
+      yield* answered(session, 2)
+      const [one, two] = yield* Fiber.join(first)
       // The client saw only the first event before its connection dropped.
       const second = yield* collect(session.stream(one!.id), 2)
-      yield* session.submit(call(3, "echo", { text: "three" }))
-      const [replayed, three] = yield* Fiber.join(second).pipe(TestClock.withLive)
+      yield* answered(session, 3)
+      const [replayed, three] = yield* Fiber.join(second)
       assert.strictEqual(replayed?.id, two?.id)
       assert.isAbove(three!.id, two!.id)
 
       // More events than the buffer holds pass while no one listens; reconnecting from the start loses some.
-      for (let i = 4; i < 7; i++) yield* session.submit(call(i, "echo", { text: `n${i}` }))
-      yield* live(300)
+      for (let i = 4; i < 7; i++) yield* answered(session, i)
       const third = yield* collect(session.stream(one!.id), 4)
-      const [lost, ...rest] = yield* Fiber.join(third).pipe(TestClock.withLive)
+      const [lost, ...rest] = yield* Fiber.join(third)
       assert.strictEqual(lost?.event, "error")
       assert.strictEqual(lost?.event === "error" ? lost.data.error.code : "", "events_lost")
       // Then the three it can still have, ids increasing along the stream.
-      assert.deepStrictEqual(rest.map((e) => e.event), ["response", "response", "response"])
+      assert.deepStrictEqual(rest.map((e) => e.event === "response" ? e.data.response.id : e.event), [3, 4, 5])
       const ids = [lost!.id, ...rest.map((e) => e.id)]
       assert.deepStrictEqual(ids, [...ids].sort((a, b) => a - b))
       assert.isTrue(ids[0]! > one!.id)
-    }).pipe(Effect.provide(layers)))
+    }))
 
   it.effect("a second stream takes over: the first one ends, and every later event goes to the second", () =>
     Effect.gen(function*() {
-      const backend = yield* fixtureBackend
-      const session = yield* makeSession(new Map([["fx", backend]]))
+      const session = yield* makeSession(new Map())
       // The first client stalls on its first event, as a dead connection would.
+      const took = yield* Deferred.make<void>()
       const first = yield* session.stream(undefined).pipe(
-        Stream.tap(() => Effect.never),
+        Stream.tap(() => Effect.andThen(Deferred.succeed(took, undefined), Effect.never)),
         Stream.runCollect,
         Effect.forkChild({ startImmediately: true })
       )
-      yield* session.submit(call(0, "echo", { text: "to the first" }))
-      yield* live(300)
+      yield* answered(session, 0)
+      yield* Deferred.await(took)
       const second = yield* collect(session.stream(undefined), 5)
-      for (let i = 1; i <= 5; i++) yield* session.submit(call(i, "echo", { text: `to the second ${i}` }))
-      const got = yield* Fiber.join(second).pipe(TestClock.withLive)
+      for (let i = 1; i <= 5; i++) yield* answered(session, i)
+      const got = yield* Fiber.join(second)
       assert.deepStrictEqual(
         got.map((e) => (e.event === "response" ? e.data.response.id : e.event)),
         [1, 2, 3, 4, 5]
       )
       yield* Fiber.interrupt(first)
-    }).pipe(Effect.provide(layers)))
+    }))
 })
