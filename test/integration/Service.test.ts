@@ -1,4 +1,4 @@
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process"
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process"
 import { writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -55,6 +55,21 @@ describe("the service (npm start)", () => {
       for (const backend of ready.backends) assert.strictEqual(backend.state, "ready")
       // A token chosen through MCP_GATEWAY_TOKEN is never printed.
       assert.notInclude(service.out.stdout + service.out.stderr, "integration-token")
+
+      // The three commands it prints work as pasted (where curl exists): a session, its stream, a broadcast.
+      const commands = service.out.stdout.split("try it:\n")[1]?.split("\n").slice(0, 3).map((line) => line.trim())
+      assert.lengthOf(commands ?? [], 3)
+      if (spawnSync("sh", ["-c", "command -v curl"]).status !== 0) console.warn("curl not found: the printed commands were not run")
+      else {
+        const pasted = spawnSync("bash", ["-c", `${commands!.join("\n")}\nsleep 1\nkill %1`], {
+          env: { ...process.env, MCP_GATEWAY_TOKEN: "integration-token" },
+          encoding: "utf8",
+          timeout: 20_000
+        })
+        assert.include(pasted.stdout, `{"request_id":"1"}`)
+        assert.include(pasted.stdout, "event: chunk")
+        assert.include(pasted.stdout, "event: response")
+      }
 
       const pids = ready.backends.map((b) => b.pid ?? -1)
       for (const pid of pids) assert.isTrue(isRunning(pid))
