@@ -67,7 +67,7 @@ export interface Health {
 /**
  * Hears one notification. `owner` is the session a log message (`notifications/message`) belongs to, when the
  * gateway can tell: it came on the stream of that session's call, or that session is the only one with calls in
- * flight (or the only one attached). A shared server's other log messages belong to no session: they are never
+ * flight (or the one owner of an exclusive backend). A shared server's other log messages belong to no session: they are never
  * shown to another client.
  */
 export type NotificationListener = (notification: JSONRPCNotification, owner: string | undefined) => void
@@ -96,6 +96,12 @@ export interface Options {
   readonly handshakeTimeout?: Duration.Input
   readonly restart?: RestartPolicy
   readonly tracker: GroupTracker
+  /**
+   * One session uses this backend (`isolation: "session"`): whatever it sends that names no session (a log
+   * message, a question to the client) is that session's. A shared backend's such messages belong to the one
+   * session with calls in flight, or to none: never to whichever session happens to be attached.
+   */
+  readonly exclusive?: boolean | undefined
 }
 
 export interface Backend {
@@ -140,8 +146,8 @@ export interface Backend {
   /**
    * Takes the backend's requests to the client side (sampling, elicitation, roots) for `owner` (a session)
    * while the caller's scope lasts. A request goes to the owner whose requests are in flight when it arrives
-   * (the one that caused it), or to the only owner attached; when that cannot be told, or no owner is
-   * attached, the backend gets a JSON-RPC error at once instead of waiting.
+   * (the one that caused it), or, on an exclusive backend, to its one owner; when that cannot be told, or no owner
+   * is attached, the backend gets a JSON-RPC error at once instead of waiting.
    */
   readonly attachRequests: (
     owner: string,
@@ -366,18 +372,25 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     }
   }
 
-  /** The one attached session with calls in flight, or the only one attached; else none (ambiguous). */
+  /**
+   * The one attached session with calls in flight; on an exclusive backend, its only session; else none (two
+   * busy sessions are ambiguous, and a shared backend's message with no call in flight may be about anyone's work).
+   */
   const soleOwner = (live: Live): string | undefined => {
-    const busy = [...live.inFlight.owners()].filter((owner) => requestHandlers.has(owner))
-    if (busy.length === 1) return busy[0]
-    return busy.length === 0 && requestHandlers.size === 1 ? [...requestHandlers.keys()][0] : undefined
+    let busy: string | undefined
+    for (const owner of live.inFlight.owners()) {
+      if (!requestHandlers.has(owner)) continue
+      if (busy !== undefined) return undefined
+      busy = owner
+    }
+    if (busy !== undefined) return busy
+    return options.exclusive === true && requestHandlers.size === 1 ? requestHandlers.keys().next().value : undefined
   }
 
   /**
    * The handler of the session that caused a backend request: the one its progress token names, if it carries
-   * one; else, since MCP's stdio messages do not say which request a server's request belongs to, the one
-   * attached owner with requests in flight (or the only owner attached at all, as for an `isolation: "session"`
-   * backend). Two candidates are ambiguous: the backend is refused rather than a session misled.
+   * one; else, since MCP's stdio messages do not say which request a server's request belongs to, the sole owner
+   * (above). No candidate, or two, and the backend is refused rather than a session misled.
    */
   const causeOf = (live: Live, request: JSONRPCRequest) => {
     // A progress token the backend echoes names its session: sessions give backends `<session id>/<n>`.
@@ -385,9 +398,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     const slash = typeof token === "string" ? token.indexOf("/") : -1
     const byToken = typeof token === "string" && slash > 0 ? requestHandlers.get(token.slice(0, slash)) : undefined
     if (byToken !== undefined) return byToken
-    if (requestHandlers.size === 1) return [...requestHandlers.values()][0]
-    const busy = [...live.inFlight.owners()].filter((owner) => requestHandlers.has(owner))
-    return busy.length === 1 ? requestHandlers.get(busy[0] as string) : undefined
+    const owner = soleOwner(live)
+    return owner === undefined ? undefined : requestHandlers.get(owner)
   }
 
   /** Sends one message on a given connection, failing if that connection is gone. */

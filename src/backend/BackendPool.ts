@@ -41,7 +41,8 @@ export class BackendPool extends Context.Service<BackendPool, {
           serverId,
           endpoint: endpointOf(server),
           requestTimeout: Duration.seconds(server.requestTimeoutSeconds ?? config.streaming.requestTimeoutSeconds),
-          tracker
+          tracker,
+          exclusive: server.isolation === "session"
         }).pipe(Effect.provideService(EraCache, eras), Effect.annotateLogs({ serverId }))
 
       const servers = Object.entries(config.mcpServers)

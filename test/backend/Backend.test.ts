@@ -163,7 +163,8 @@ describe("Backend over real transports", () => {
         ),
         Effect.forkChild
       )
-      const answered = yield* backend.request({ ...sampling, id: "s2" })
+      // The call is the attached session's own: the question it causes is put to that session.
+      const answered = yield* backend.request({ ...sampling, id: "s2" }, { owner: "session-1" })
       assert.include(textOf(answered), "sampled!")
       yield* Fiber.join(answering)
     }).pipe(Effect.provide(layers)))

@@ -202,28 +202,6 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
       }
     }))
 
-  it.effect("client notifications that name no server: roots/list_changed goes to every server, others are ambiguous", () =>
-    Effect.gen(function*() {
-      const session = yield* create(alice, { servers: ["everything"] })
-      const stream = yield* events(session.stream_url, alice)
-      const reading = yield* readUntil(stream.events, (e) => e.event === "request")
-      const changed = yield* send("POST", session.request_url, {
-        token: alice,
-        body: { jsonrpc: "2.0", method: "notifications/roots/list_changed" }
-      })
-      assert.strictEqual(changed.status, 202)
-      // server-everything hears it and asks the client for its roots again.
-      const asked = (yield* Fiber.join(reading)).at(-1)
-      assert.strictEqual(asked?.data.server_id, "everything")
-      assert.strictEqual(asked?.data.request.method, "roots/list")
-      const stray = yield* send("POST", session.request_url, {
-        token: alice,
-        body: { jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: 1, progress: 1 } }
-      })
-      assert.strictEqual(stray.status, 400)
-      assert.strictEqual((stray.body as { error: { code: string } }).error.code, "ambiguous_method")
-    }))
-
   it.effect("a backend's sampling request reaches the session that caused it, and the client's answer goes back", () =>
     Effect.gen(function*() {
       const session = yield* create(alice, { servers: ["everything"] })

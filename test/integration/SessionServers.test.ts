@@ -4,13 +4,15 @@ import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
 import * as Fixtures from "../fixtures/Fixtures.ts"
 import { type Event, events, gatewayLayer, send } from "../support/GatewayHttp.ts"
 
-// A session over servers that do not all behave: one that never starts, one with a short timeout of its own.
+// Sessions over servers that do not all behave (one never starts, one has a short timeout of its own), shared
+// and per-session ones.
 const token = "servers-test-token-0123456789"
 const config: ConfigFile = {
   mcpServers: {
     fixture: { command: Fixtures.nodeBinary, args: [Fixtures.legacyServer] },
     hasty: { command: Fixtures.nodeBinary, args: [Fixtures.legacyServer], requestTimeoutSeconds: 1 },
-    broken: { command: Fixtures.nodeBinary, args: ["-e", "process.exit(3)"] }
+    broken: { command: Fixtures.nodeBinary, args: ["-e", "process.exit(3)"] },
+    own: { command: Fixtures.nodeBinary, args: [Fixtures.everythingServer, "stdio"], isolation: "session" }
   },
   clients: { tester: { token, servers: "*" } },
   streaming: { requestTimeoutSeconds: 30 }
@@ -25,7 +27,7 @@ const readUntil = (stream: Stream.Stream<Event>, until: (event: Event) => boolea
 layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("a session over uneven servers", (it) => {
   it.effect("a broadcast reports a server that failed to start and still merges the others", () =>
     Effect.gen(function*() {
-      const created = yield* post("/gateway/stream", {})
+      const created = yield* post("/gateway/stream", { servers: ["fixture", "hasty", "broken"] })
       assert.strictEqual(created.status, 201)
       const session = created.body as { stream_url: string; request_url: string; servers: ReadonlyArray<{ id: string; status: string }> }
       assert.strictEqual(session.servers.find((s) => s.id === "broken")?.status, "failed")
@@ -61,5 +63,39 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("a s
       assert.isAbove(elapsed, 900)
       assert.isBelow(elapsed, 5_000, "the server's 1 s, not the default 30 s")
       yield* send("DELETE", session.stream_url, { token })
+    }))
+
+  it.effect("client notifications that name no server: roots/list_changed goes to every server, others are ambiguous", () =>
+    Effect.gen(function*() {
+      const created = yield* post("/gateway/stream", { servers: ["own"] })
+      const session = created.body as { stream_url: string; request_url: string }
+      const stream = yield* events(session.stream_url, token)
+      const reading = yield* readUntil(stream.events, (e) => e.event === "request")
+      const changed = yield* post(session.request_url, { jsonrpc: "2.0", method: "notifications/roots/list_changed" })
+      assert.strictEqual(changed.status, 202)
+      // server-everything (this session's own instance) hears it and asks the client for its roots again.
+      const asked = (yield* Fiber.join(reading)).at(-1)
+      assert.strictEqual(asked?.data.server_id, "own")
+      assert.strictEqual(asked?.data.request.method, "roots/list")
+      const stray = yield* post(session.request_url, { jsonrpc: "2.0", method: "notifications/progress", params: { progressToken: 1, progress: 1 } })
+      assert.strictEqual(stray.status, 400)
+      assert.strictEqual((stray.body as { error: { code: string } }).error.code, "ambiguous_method")
+      yield* send("DELETE", session.stream_url, { token })
+    }))
+
+  it.effect("a shared server's log messages with no call in flight reach no session: a closed session's go nowhere else", () =>
+    Effect.gen(function*() {
+      const alice = (yield* post("/gateway/stream", { servers: ["fixture"] })).body as { stream_url: string; request_url: string }
+      const bob = (yield* post("/gateway/stream", { servers: ["fixture"] })).body as { stream_url: string; request_url: string }
+      const bobStream = yield* events(bob.stream_url, token)
+      const heard: Array<Event> = []
+      yield* bobStream.events.pipe(Stream.runForEach((e) => Effect.sync(() => void heard.push(e))), Effect.forkChild({ startImmediately: true }))
+      // Alice's call logs for 2 s; she leaves after 300 ms, and the server goes on logging (it ignores the cancel).
+      yield* post(alice.request_url, { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "fixture__flood", arguments: { count: 40, rate: 20 } } })
+      yield* Effect.sleep("300 millis")
+      yield* send("DELETE", alice.stream_url, { token })
+      yield* Effect.sleep("2 seconds")
+      assert.deepStrictEqual(heard.filter((e) => e.event === "notification").map((e) => e.data.notification.method), [])
+      yield* send("DELETE", bob.stream_url, { token })
     }))
 })
