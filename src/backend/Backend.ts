@@ -113,10 +113,13 @@ export interface Backend {
   readonly info: Effect.Effect<Connection.ServerInfo | undefined>
   /** Waits (up to `timeout`) while the backend is starting or restarting; then its health. */
   readonly settled: (timeout: Duration.Input) => Effect.Effect<Health>
-  /** Sends a request under a gateway-owned id and answers with the caller's id restored. */
+  /**
+   * Sends a request under a gateway-owned id and answers with the caller's id restored. `owner` is the session
+   * making it: what the backend asks or logs while it runs is put to that session.
+   */
   readonly request: (
     request: JSONRPCRequest,
-    options?: { readonly timeout?: Duration.Input }
+    options?: { readonly timeout?: Duration.Input; readonly owner?: string }
   ) => Effect.Effect<JSONRPCResponse, BackendError>
   /**
    * `request` for callers that must not spend a fiber per request (a session's calls): sends now, calls
