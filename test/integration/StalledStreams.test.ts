@@ -9,8 +9,11 @@ const token = "stalled-streams-token-0123456789"
 const config: ConfigFile = {
   mcpServers: { fixture: { command: Fixtures.nodeBinary, args: [Fixtures.legacyServer] } },
   clients: { tester: { token, servers: "*" } },
-  // Heartbeats each second: a stream that accepts nothing for 3 s has a client that stopped reading.
-  streaming: { heartbeatIntervalSeconds: 1, maxPendingEvents: 100 }
+  // Heartbeats each second: a stream that accepts nothing for 3 s has a client that stopped reading. The session
+  // holds up to 5,000 events of 4 KB: 20 MB, more than loopback's socket buffers take, so the stream's bytes
+  // still wait on the client when the session ends (with less, its end can fit in the buffers and the response
+  // finish, which would leave nothing stalled to close).
+  streaming: { heartbeatIntervalSeconds: 1, maxPendingEvents: 5_000 }
 }
 
 // Real time: what is measured is a socket's inactivity.
