@@ -78,9 +78,11 @@ layer(gatewayLayer(config), { timeout: 120_000, excludeTestServices: true })("se
           }
           yield* Effect.sleep("50 millis")
         })), { concurrency: 10, discard: true })
-      assert.isAbove(yield* (yield* SessionManager).count, 0)
-      yield* Effect.sleep("2500 millis")
-      assert.strictEqual(yield* (yield* SessionManager).count, 0, "every abandoned session expired")
+      const manager = yield* SessionManager
+      assert.isAbove(yield* manager.count, 0)
+      // 1 s idle, then released: allowed up to 10 s on a loaded machine.
+      for (let waited = 0; waited < 10_000 && (yield* manager.count) > 0; waited += 100) yield* Effect.sleep("100 millis")
+      assert.strictEqual(yield* manager.count, 0, "every abandoned session expired")
       assert.deepStrictEqual(yield* backend.subscribers, before.subscribers)
       assert.isAtMost(timers(), before.timers + 2)
       assert.isAtMost(yield* settledFibers(before.fibers + 10), before.fibers + 10)
