@@ -26,18 +26,6 @@ export const ClientMessage = Schema.Union([
   JsonRpc.ErrorResponse
 ])
 
-/**
- * The kind of message a body that fits none was meant to be, by the keys it has: checked against that one, its
- * problems name fields (`jsonrpc: Expected "2.0"`), where the union can only say it matched nothing.
- */
-export const intendedMessage = (value: unknown) => {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined
-  if ("method" in value) return "id" in value ? JsonRpc.Request : JsonRpc.Notification
-  if ("error" in value) return JsonRpc.ErrorResponse
-  if ("result" in value) return JsonRpc.SuccessResponse
-  return undefined
-}
-
 export const ServerSummary = Schema.Struct({
   id: Schema.String,
   status: Schema.Literals(["ready", "failed"]),

@@ -20,6 +20,8 @@ import * as ServerIdentity from "./ServerIdentity.ts"
 
 /** The largest `/mcp` body: the SDK's own default (4 MiB). */
 const maxBodyBytes = 4 * 1024 * 1024
+// Built once: `readJson` derives its decoder when called, which per request cost tens of µs (bench/).
+const readBody = readJson(Schema.Unknown, { maxBytes: maxBodyBytes })
 
 const encoder = new TextEncoder()
 // Node buffers the status line and headers until the first body write, and an idle GET stream may have
@@ -74,7 +76,7 @@ export const McpRoute = HttpRouter.add(
 
     let body: unknown = undefined
     if (request.method === "POST") {
-      const read = yield* readJson(Schema.Unknown, { maxBytes: maxBodyBytes }).pipe(Effect.result)
+      const read = yield* Effect.result(readBody)
       if (read._tag === "Failure") {
         return read.failure._tag === "BodyTooLarge"
           ? JsonRpcErrors.errorResponse(413, JsonRpcErrors.InvalidRequest, read.failure.message)
