@@ -15,6 +15,7 @@ import { Deferred, Effect, Exit, Fiber } from "effect"
 import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
 import * as Fixtures from "../fixtures/Fixtures.ts"
 import { gatewayLayer, postMcp, serverUrl } from "../support/GatewayHttp.ts"
+import { abandonedCallIsCancelled } from "../support/McpClients.ts"
 
 const token = "mcp-endpoint-token-0123456789"
 const narrowToken = "mcp-narrow-token-0123456789"
@@ -151,24 +152,8 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("/mc
   for (const era of ["legacy", "auto"] as const) {
     it.effect(`a client (${era}) that gives up on a call stops it at the backend`, () =>
       Effect.scoped(Effect.gen(function*() {
-        const client = yield* connect({ token, era })
-        const aborted = () =>
-          Effect.promise(() => client.callTool({ name: "fixture__aborted", arguments: {} })).pipe(
-            Effect.map((result) => Number((result.content as Array<{ text: string }>)[0]?.text))
-          )
-        const before = yield* aborted()
-        const controller = new AbortController()
-        const call = client.callTool({ name: "fixture__slow", arguments: { ms: 10_000 } }, { signal: controller.signal }).catch(() => "aborted")
-        yield* Effect.sleep("300 millis")
-        controller.abort()
-        assert.strictEqual(yield* Effect.promise(() => call), "aborted")
         // Legacy: the client's notifications/cancelled; modern: its closed response stream.
-        let after = before
-        for (let attempt = 0; attempt < 40 && after === before; attempt++) {
-          yield* Effect.sleep("50 millis")
-          after = yield* aborted()
-        }
-        assert.strictEqual(after, before + 1)
+        yield* abandonedCallIsCancelled(yield* connect({ token, era }), "fixture")
       })))
   }
 

@@ -12,6 +12,7 @@ import { Effect, Layer } from "effect"
 import * as Fixtures from "../fixtures/Fixtures.ts"
 import { gatewayLayer, postMcp, serverUrl } from "../support/GatewayHttp.ts"
 import * as Processes from "../support/Processes.ts"
+import { abandonedCallIsCancelled } from "../support/McpClients.ts"
 
 // /mcp in front of HTTP backends: the modern fixture served over Streamable HTTP (a 2026-07-28 server, stateless)
 // and the conformance fixture (both eras on one endpoint), each a real process on a free port.
@@ -158,21 +159,7 @@ layer(stack, { timeout: 60_000, excludeTestServices: true })("/mcp in front of H
   for (const era of ["legacy", "auto"] as const) {
     it.effect(`a client (${era}) that gives up on a call: the modern backend's response stream is closed, which cancels it`, () =>
       Effect.scoped(Effect.gen(function*() {
-        const client = yield* connect(era)
-        const aborted = () =>
-          Effect.promise(() => client.callTool({ name: "http__aborted", arguments: {} })).pipe(Effect.map((result) => Number(textOf(result))))
-        const before = yield* aborted()
-        const controller = new AbortController()
-        const call = client.callTool({ name: "http__slow", arguments: { ms: 10_000 } }, { signal: controller.signal }).catch(() => "aborted")
-        yield* Effect.sleep("300 millis")
-        controller.abort()
-        assert.strictEqual(yield* Effect.promise(() => call), "aborted")
-        let after = before
-        for (let attempt = 0; attempt < 40 && after === before; attempt++) {
-          yield* Effect.sleep("50 millis")
-          after = yield* aborted()
-        }
-        assert.strictEqual(after, before + 1)
+        yield* abandonedCallIsCancelled(yield* connect(era), "http")
       })))
   }
 
