@@ -94,8 +94,6 @@ interface Hub {
   }>
   /** resource subscriptions the hub holds for its listen streams, with how many streams hold each */
   readonly subscriptions: Map<string, number>
-  /** whether the hub has listed resources (it routes a subscription by its URI through them) */
-  learntResources: boolean
   /**
    * The client's tools that mirror arguments into `Mcp-Param-*` headers, by the names the client sees, from the
    * hub's own tool list (undefined until listed, and again once a tool list changed): what the front checks.
@@ -284,7 +282,6 @@ export class ModernRequests extends Context.Service<ModernRequests, {
             requestIds: new Map(),
             listeners: new Set(),
             subscriptions: new Map(),
-            learntResources: false,
             paramTools: undefined
           }
           hubs.set(client.id, hub)
@@ -350,13 +347,8 @@ export class ModernRequests extends Context.Service<ModernRequests, {
             ? request.params
             : { ...request.params, _meta: { ...request.params?._meta, progressToken: unique } }
           const submit = hub.session.submit({ ...request, id: unique, ...(params === undefined ? {} : { params }) })
-          let submitted = yield* Effect.result(submit)
-          // A URI the hub cannot route may be one it has not learnt yet (the client read it without listing).
-          const unrouted = submitted._tag === "Failure" && submitted.failure._tag === "AmbiguousMethod"
-          if (unrouted && request.method === "resources/read" && !hub.learntResources) {
-            yield* learnResources(hub)
-            submitted = yield* Effect.result(submit)
-          }
+          // (A URI the client never listed is learnt by the session itself before it routes it.)
+          const submitted = yield* Effect.result(submit)
           if (submitted._tag === "Failure") {
             hub.waiting.delete(unique)
             return { response: JsonRpcErrors.submitRefusal("modern", request, submitted.failure) }
@@ -417,14 +409,6 @@ export class ModernRequests extends Context.Service<ModernRequests, {
       const internal = (hub: Hub, method: string, params: Record<string, unknown>) =>
         call(hub, { jsonrpc: "2.0", id: "internal", method, params }, undefined)
 
-      /** The hub lists resources and templates once: it routes a URI through what they name. */
-      const learnResources = (hub: Hub) =>
-        Effect.gen(function*() {
-          yield* internal(hub, "resources/list", {})
-          yield* internal(hub, "resources/templates/list", {})
-          hub.learntResources = true
-        })
-
       /**
        * The client's tools with `x-mcp-header` declarations, by the names it sees: the hub's own tool list (every
        * page), listed once and again after a list change.
@@ -448,7 +432,6 @@ export class ModernRequests extends Context.Service<ModernRequests, {
       /** The hub subscribes to `uri` for the first listen stream that asks for it, and unsubscribes after the last. */
       const holdResource = (hub: Hub, uri: string) =>
         Effect.gen(function*() {
-          if (!hub.learntResources) yield* learnResources(hub)
           const held = hub.subscriptions.get(uri) ?? 0
           hub.subscriptions.set(uri, held + 1)
           if (held === 0) yield* internal(hub, "resources/subscribe", { uri })

@@ -9,7 +9,7 @@ import {
 import { type Cause, Clock, Deferred, Duration, Effect, Exit, Fiber, FiberSet, Queue, Result, Stream } from "effect"
 import type { Backend, BackendRequest } from "../backend/Backend.ts"
 import type { BackendError } from "../backend/BackendErrors.ts"
-import type * as McpMethods from "../protocol/McpMethods.ts"
+import * as McpMethods from "../protocol/McpMethods.ts"
 import * as Merge from "../routing/Merge.ts"
 import * as ResourceMap from "../routing/ResourceMap.ts"
 import * as Router from "../routing/Router.ts"
@@ -97,6 +97,9 @@ interface Outlet {
   /** The id of the last heartbeat put in `outbox`: it waits there until the stream takes past it. */
   heartbeatId: number
 }
+
+/** How long a request waits for its session to learn its servers' resources before it is routed anyway. */
+const learnResourcesTimeout = Duration.seconds(10)
 
 /** What a session fetches again when a backend says one of its lists changed. */
 const listChangedRefresh: Partial<Record<string, ReadonlyArray<McpMethods.BroadcastMethod>>> = {
@@ -295,6 +298,20 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         Effect.ignore
       )
     })
+
+  /**
+   * Every server's resources and templates, listed once for routing by URI (no events: the client asked for no
+   * list). From then on a server's `resources/list_changed` refreshes them, as after a list broadcast.
+   */
+  const learnResources = Effect.suspend(() => {
+    learnt.add("resources/list")
+    learnt.add("resources/templates/list")
+    return Effect.forEach(
+      options.backends.keys(),
+      (serverId) => Effect.all([refresh(serverId, "resources/list"), refresh(serverId, "resources/templates/list")], { concurrency: 2 }),
+      { concurrency: "unbounded", discard: true }
+    ).pipe(Effect.timeout(learnResourcesTimeout), Effect.ignore)
+  })
 
   /** What this session does with one notification of `serverId`: synchronous, called as it arrives. */
   const hear = (serverId: string) => (notification: JSONRPCNotification, owner: string | undefined): void => {
@@ -568,13 +585,19 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       // tasks/get, tasks/result, tasks/cancel name a task of this session's (another's is Forbidden).
       const task = tasks.route(outbound)
       if (task?._tag === "NotOwned") return yield* new Forbidden({ serverId: task.serverId })
-      const route: Result.Result<Router.Route, AmbiguousMethod | Forbidden> = toolRoute !== undefined
+      let route: Result.Result<Router.Route, AmbiguousMethod | Forbidden> = toolRoute !== undefined
         ? Result.succeed(toolRoute)
         : task !== undefined
         ? Result.succeed({ _tag: "Single", serverId: task.serverId, message: task.message })
         : holder !== undefined
         ? Result.succeed({ _tag: "Single", serverId: holder, message: outbound })
         : Router.resolve(outbound, routingClient, names, resources)
+      // A URI the session has no list of resources for yet (a client may read a resource link from a tool result
+      // without listing first): the session learns its servers' resources once, then routes it.
+      if (route._tag === "Failure" && McpMethods.isUriRouted(outbound.method) && !learnt.has("resources/list")) {
+        yield* learnResources
+        route = Router.resolve(outbound, routingClient, names, resources)
+      }
       if (route._tag === "Failure") return yield* Effect.fail(route.failure)
       const target = route.success
       // A tool addressed by a namespaced method (`<server>__tools/call`) is held to the same rule.

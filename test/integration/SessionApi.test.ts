@@ -266,9 +266,14 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
       assert.strictEqual(read?.data.server_id, "everything")
       assert.strictEqual(read?.data.response.result.contents[0].uri, uri)
 
-      // A session that never listed cannot know: it is told how to name the server.
-      const unknown = yield* post(b, { jsonrpc: "2.0", id: "read", method: "resources/read", params: { uri } })
+      // A session that never listed learns its servers' resources first (a client may hold a resource link from a
+      // tool result); a URI none of them offers is then refused, and told how to name the server.
+      const readingB = yield* readUntil(streamB.events, (e) => e.event === "response")
+      assert.strictEqual((yield* post(b, { jsonrpc: "2.0", id: "read", method: "resources/read", params: { uri } })).status, 202)
+      assert.strictEqual((yield* Fiber.join(readingB)).at(-1)?.data.response.result.contents[0].uri, uri)
+      const unknown = yield* post(b, { jsonrpc: "2.0", id: "nowhere", method: "resources/read", params: { uri: "demo://no/such" } })
       assert.strictEqual(unknown.status, 400)
+      assert.strictEqual((unknown.body as { error: { code: string } }).error.code, "ambiguous_method")
 
       // A subscribes; the backend sends updates every 5 s for subscribed URIs once toggled.
       const third = yield* events(a.stream_url, alice)
@@ -278,7 +283,8 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
         Effect.timeout("12 seconds"),
         Effect.forkChild({ startImmediately: true })
       )
-      const updatesB = yield* streamB.events.pipe(
+      const laterB = yield* events(b.stream_url, alice)
+      const updatesB = yield* laterB.events.pipe(
         Stream.filter((e) => e.event === "notification" && e.data.notification.method === "notifications/resources/updated"),
         Stream.runHead,
         Effect.forkChild({ startImmediately: true })
