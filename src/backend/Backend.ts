@@ -218,14 +218,19 @@ const isSessionLost = (error: unknown, live: Live) =>
   live.connection.transport.sessionId !== undefined &&
   (error.data.status === 404 || (error.data.status === 400 && /session/i.test(String(error.data.text ?? error.message))))
 
-/** Every string in a JSON value, redacted. */
-const redactAll = (value: unknown, redact: (text: string) => string): unknown =>
-  typeof value === "string"
+/** How deep a refusal's `data` is kept: a backend's body is not the gateway's to trust (a deep one overflowed the stack). */
+const maxDataDepth = 16
+
+/** Every string in a JSON value, redacted; what lies deeper than `maxDataDepth` is dropped. */
+const redactAll = (value: unknown, redact: (text: string) => string, depth = 0): unknown =>
+  depth > maxDataDepth
+    ? undefined
+    : typeof value === "string"
     ? redact(value)
     : Array.isArray(value)
-    ? value.map((item) => redactAll(item, redact))
+    ? value.map((item) => redactAll(item, redact, depth + 1))
     : typeof value === "object" && value !== null
-    ? Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactAll(item, redact)]))
+    ? Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactAll(item, redact, depth + 1)]))
     : value
 
 /**
@@ -329,10 +334,16 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         return { ...s, health: { ...next, since: next.state === s.health.state ? s.health.since : now } }
       }))
 
-  const failure = (live: Live, method: string, error: unknown): RequestFailure =>
-    isSessionLost(error, live)
-      ? new SessionLost()
-      : new BackendSendFailed({ serverId, method, reason: redact(Connection.describe(error)), ...refusalOf(error, redact) })
+  const failure = (live: Live, method: string, error: unknown): RequestFailure => {
+    if (isSessionLost(error, live)) return new SessionLost()
+    let refusal: ReturnType<typeof refusalOf> = {}
+    try {
+      refusal = refusalOf(error, redact)
+    } catch {
+      // Whatever a backend's body holds, the request fails with a reason rather than throwing out of a callback.
+    }
+    return new BackendSendFailed({ serverId, method, reason: redact(Connection.describe(error)), ...refusal })
+  }
 
   /** Called synchronously by the transport for every message the backend sends. */
   const dispatch = (live: () => Live | undefined, cause?: string) => (message: JSONRPCMessage) => {
