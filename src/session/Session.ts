@@ -164,6 +164,11 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const progressTokens = new Map<string, string | number>()
   /** In-flight requests by the client's own JSON-RPC id, so `notifications/cancelled` can stop them. */
   const byClientId = new Map<string | number, Effect.Effect<void>>()
+  /**
+   * Those of them waiting on the client itself (a modern backend's `input_required` questions, with no call at the
+   * backend): they do not keep the session from expiring, since only the client could move them on.
+   */
+  const awaitingClient = new Set<string | number>()
 
   /** Deferred loading: the tools this session activated, and what the gateway's own tools work with. */
   const toolbox: GatewayTools.Context | undefined = options.deferredTools === undefined ? undefined : {
@@ -231,7 +236,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     for (;;) {
       const now = yield* Clock.currentTimeMillis
       const due = lastActivity + idleMillis
-      const busy = current !== undefined || byClientId.size > 0
+      const busy = current !== undefined || byClientId.size > awaitingClient.size
       if (!busy && now >= due) return closeNow("expired")
       yield* Effect.sleep(busy ? idleMillis : due - now)
     }
@@ -525,6 +530,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       }
       const forget = () => {
         byClientId.delete(message.id)
+        awaitingClient.delete(message.id)
         // The session was busy until now: its idle time starts when its last request ends.
         lastActivity = clock.currentTimeMillisUnsafe()
         if (gatewayToken !== undefined) progressTokens.delete(gatewayToken)
@@ -643,6 +649,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
               exit.value.result["resultType"] === "input_required"
             ) {
               const round = InputRounds.open(exit.value.result, (inputResponses, requestState) => {
+                awaitingClient.delete(message.id)
                 const params = { ...target.message.params, inputResponses, ...(requestState === undefined ? {} : { requestState }) }
                 // The retry is the call now: cancelling the client's request (or closing the session) stops it.
                 return backend.start({ ...target.message as JSONRPCRequest, params }, startOptions, onAnswer).pipe(
@@ -652,6 +659,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
                 )
               })
               if (round.questions.length > 0) {
+                awaitingClient.add(message.id)
                 for (const { key, method, params } of round.questions) {
                   const id = `${target.serverId}:${++askedCounter}`
                   const request: JSONRPCRequest = { jsonrpc: "2.0", id, method, params }

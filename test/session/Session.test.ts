@@ -128,6 +128,32 @@ describe("Session (virtual time)", () => {
       assert.strictEqual(yield* Fiber.join(waiting), "expired")
     }).pipe(Effect.provide(layers)))
 
+  it.effect("a request waiting only on its client (an input_required question left unanswered) does not keep it alive", () =>
+    Effect.gen(function*() {
+      const backend = yield* Backend.make({
+        serverId: "fx",
+        endpoint: { kind: "stdio", command: Fixtures.nodeBinary, args: [Fixtures.modernServer, "--modern-only"], env: {} },
+        requestTimeout: "60 seconds",
+        tracker: yield* Watchdog
+      })
+      yield* backend.healthChanges.pipe(Stream.filter((h) => h.state === "ready"), Stream.runHead)
+      const session = yield* makeSession(new Map([["fx", backend]]), { idleTimeout: "10 minutes" })
+      // The client opens a stream, gets the question, and goes away without answering.
+      const asked = yield* session.stream(undefined).pipe(
+        Stream.filter((e) => e.event === "request"),
+        Stream.take(1),
+        Stream.runCollect,
+        Effect.forkChild({ startImmediately: true })
+      )
+      yield* session.submit(call(1, "confirm", {}))
+      assert.strictEqual((yield* Fiber.join(asked).pipe(TestClock.withLive))[0]?.event, "request")
+      const waiting = yield* Effect.forkChild(session.closed)
+      yield* TestClock.adjust("9 minutes")
+      assert.isUndefined(waiting.pollUnsafe())
+      yield* TestClock.adjust("1 minute")
+      assert.strictEqual(yield* Fiber.join(waiting), "expired")
+    }).pipe(Effect.provide(layers)))
+
   it.effect("a heartbeat waiting in a stalled stream's queue does not count toward maxPendingEvents", () =>
     Effect.gen(function*() {
       const session = yield* makeSession(new Map(), { maxPendingEvents: 3, heartbeatInterval: "1 second" })
