@@ -121,10 +121,11 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const replay = new ReplayBuffer(max + 1)
   const closedReason = Deferred.makeUnsafe<CloseReason>()
   const requests = yield* FiberSet.make()
-  /** Servers whose lists changed: what this session learnt from them (names, URIs) is fetched again. */
   /** Runs a list refresh in the session's scope, from the synchronous notification path. */
   const runRefresh = yield* FiberSet.makeRuntime<never>()
-  const pendingRefresh = new Set<string>()
+  /** Lists being fetched again (`server method`), and those of them told of a change since their fetch began. */
+  const refreshing = new Set<string>()
+  const changedSince = new Set<string>()
   /** The list methods this session has broadcast: only those are worth refreshing. */
   const learnt = new Set<McpMethods.BroadcastMethod>()
 
@@ -285,11 +286,9 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   // A scope closed some other way (the manager stopping) still ends every stream with `closed`.
   yield* Effect.addFinalizer(() => Effect.sync(() => closeNow("shutdown")))
 
-  // A list that changed is fetched again for the names and URIs this session routes by; the client is told
-  // by the `list_changed` notification itself and lists again when it wants the new list.
-  const refresh = (serverId: string, method: McpMethods.BroadcastMethod) =>
+  /** Fetches one server's list again and learns from it what this session routes by (names, URIs). */
+  const relist = (serverId: string, method: McpMethods.BroadcastMethod) =>
     Effect.suspend(() => {
-      pendingRefresh.delete(`${serverId} ${method}`)
       const backend = options.backends.get(serverId)
       if (backend === undefined) return Effect.void
       return ListPages.listAll(backend, method, { jsonrpc: "2.0", id: `refresh:${method}`, method }, options.requestTimeout(serverId)).pipe(
@@ -304,19 +303,45 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       )
     })
 
+  // A list that changed is fetched again for the names and URIs this session routes by; the client is told by the
+  // `list_changed` notification itself and lists again when it wants the new list. One fetch per list at a time: a
+  // notice during a fetch makes it run once more after, so a burst of notices costs two fetches, and what is
+  // learnt last is never older than the last notice.
+  const refresh = (serverId: string, method: McpMethods.BroadcastMethod): Effect.Effect<void> => {
+    const key = `${serverId} ${method}`
+    return Effect.andThen(
+      relist(serverId, method),
+      Effect.suspend(() => {
+        if (changedSince.delete(key)) return refresh(serverId, method)
+        refreshing.delete(key)
+        return Effect.void
+      })
+    )
+  }
+
   /**
    * Every server's resources and templates, listed once for routing by URI (no events: the client asked for no
-   * list). From then on a server's `resources/list_changed` refreshes them, as after a list broadcast.
+   * list); requests that need them meanwhile wait for the same listing. From then on a server's
+   * `resources/list_changed` refreshes them, as after a list broadcast.
    */
-  const learnResources = Effect.suspend(() => {
-    learnt.add("resources/list")
-    learnt.add("resources/templates/list")
-    return Effect.forEach(
-      options.backends.keys(),
-      (serverId) => Effect.all([refresh(serverId, "resources/list"), refresh(serverId, "resources/templates/list")], { concurrency: 2 }),
+  const learnResources = yield* Effect.cached(
+    Effect.forEach(
+      options.backends,
+      ([serverId, backend]) =>
+        Effect.flatMap(backend.info, (info) =>
+          info?.capabilities.resources === undefined
+            ? Effect.void
+            : Effect.all([relist(serverId, "resources/list"), relist(serverId, "resources/templates/list")], { concurrency: 2 })),
       { concurrency: "unbounded", discard: true }
-    ).pipe(Effect.timeout(learnResourcesTimeout), Effect.ignore)
-  })
+    ).pipe(
+      Effect.timeout(learnResourcesTimeout),
+      Effect.ignore,
+      Effect.ensuring(Effect.sync(() => {
+        learnt.add("resources/list")
+        learnt.add("resources/templates/list")
+      }))
+    )
+  )
 
   /** What this session does with one notification of `serverId`: synchronous, called as it arrives. */
   const hear = (serverId: string) => (notification: JSONRPCNotification, owner: string | undefined): void => {
@@ -358,10 +383,14 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       }
       default:
         for (const method of listChangedRefresh[notification.method] ?? []) {
-          // Only lists the session has learnt from, and one pending refresh per list however many notices.
+          // Only lists the session has learnt from, one fetch at a time however many notices.
           const key = `${serverId} ${method}`
-          if (!learnt.has(method) || pendingRefresh.has(key)) continue
-          pendingRefresh.add(key)
+          if (!learnt.has(method)) continue
+          if (refreshing.has(key)) {
+            changedSince.add(key)
+            continue
+          }
+          refreshing.add(key)
           runRefresh(refresh(serverId, method))
         }
     }
@@ -499,8 +528,16 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 
   const routingClient: Router.Client = { servers: [...options.backends.keys()], namespacing: options.client.namespacing }
 
+  /** A request by URI that the session cannot route before it has learnt its servers' resources. */
+  const needsResources = (message: JSONRPCMessage) =>
+    "method" in message && "id" in message && !learnt.has("resources/list") && McpMethods.isUriRouted(message.method) &&
+    Router.resolve(message, routingClient, names, resources)._tag === "Failure"
+
   const submit = (message: JSONRPCMessage) =>
     Effect.gen(function*() {
+      // A URI the session has no list of resources for yet (a client may read a resource link from a tool result
+      // without listing first): the session learns its servers' resources once, before anything is decided here.
+      if (needsResources(message)) yield* learnResources
       // A message that raced a DELETE: the session is gone, and nothing may be started for it any more.
       if (isClosed) return yield* new SessionNotFound({ sessionId: options.id })
       yield* touch
@@ -591,19 +628,13 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       // tasks/get, tasks/result, tasks/cancel name a task of this session's (another's is Forbidden).
       const task = tasks.route(outbound)
       if (task?._tag === "NotOwned") return yield* new Forbidden({ serverId: task.serverId })
-      let route: Result.Result<Router.Route, AmbiguousMethod | Forbidden> = toolRoute !== undefined
+      const route: Result.Result<Router.Route, AmbiguousMethod | Forbidden> = toolRoute !== undefined
         ? Result.succeed(toolRoute)
         : task !== undefined
         ? Result.succeed({ _tag: "Single", serverId: task.serverId, message: task.message })
         : holder !== undefined
         ? Result.succeed({ _tag: "Single", serverId: holder, message: outbound })
         : Router.resolve(outbound, routingClient, names, resources)
-      // A URI the session has no list of resources for yet (a client may read a resource link from a tool result
-      // without listing first): the session learns its servers' resources once, then routes it.
-      if (route._tag === "Failure" && McpMethods.isUriRouted(outbound.method) && !learnt.has("resources/list")) {
-        yield* learnResources
-        route = Router.resolve(outbound, routingClient, names, resources)
-      }
       if (route._tag === "Failure") return yield* Effect.fail(route.failure)
       const target = route.success
       // A tool addressed by a namespaced method (`<server>__tools/call`) is held to the same rule.

@@ -1,8 +1,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Fiber, Layer, Stream } from "effect"
 import { TestClock } from "effect/testing"
+import type { JSONRPCRequest } from "@modelcontextprotocol/client"
 import * as Backend from "../../src/backend/Backend.ts"
 import { EraCache } from "../../src/backend/EraCache.ts"
+import * as ResourceHolders from "../../src/backend/ResourceHolders.ts"
 import { Watchdog } from "../../src/backend/Watchdog.ts"
 import * as Session from "../../src/session/Session.ts"
 import type { SessionEvent } from "../../src/session/SessionEvent.ts"
@@ -276,5 +278,48 @@ describe("Session (virtual time)", () => {
         [1, 2, 3, 4, 5]
       )
       yield* Fiber.interrupt(first)
+    }))
+
+  it.effect("two reads of a URI the session never listed are both routed: they wait for one learning", () =>
+    Effect.gen(function*() {
+      const backend = yield* fixtureBackend
+      const session = yield* makeSession(new Map([["fx", backend]]))
+      const read = (id: number) =>
+        session.submit({ jsonrpc: "2.0", id, method: "resources/read", params: { uri: "fixture://first" } }).pipe(
+          Effect.map(() => "accepted"),
+          Effect.catch((error) => Effect.succeed(error._tag))
+        )
+      const results = yield* Effect.all([read(1), read(2)], { concurrency: "unbounded" }).pipe(TestClock.withLive)
+      assert.deepStrictEqual(results, ["accepted", "accepted"])
+    }).pipe(Effect.provide(layers)))
+
+  it.effect("a burst of list_changed notices costs two listings, not one each", () =>
+    Effect.gen(function*() {
+      // A stub backend that counts its listings: no real server sends fifty notices on cue.
+      let listener: Backend.NotificationListener | undefined
+      let listings = 0
+      const backend = {
+        serverId: "fx",
+        onNotification: (heard: Backend.NotificationListener) => Effect.sync(() => void (listener = heard)),
+        attachRequests: () => Effect.void,
+        resourceHolders: ResourceHolders.make(),
+        request: (request: JSONRPCRequest) =>
+          Effect.as(Effect.andThen(Effect.sync(() => listings++), Effect.sleep("200 millis")), {
+            jsonrpc: "2.0" as const,
+            id: request.id,
+            result: { tools: [{ name: "t", inputSchema: { type: "object" } }] }
+          })
+      } as unknown as Backend.Backend
+      const session = yield* makeSession(new Map([["fx", backend]]))
+      // The client lists tools once: from then on the session refreshes its tool names on a change.
+      yield* session.submit({ jsonrpc: "2.0", id: 1, method: "tools/list" })
+      yield* TestClock.adjust("300 millis")
+      listings = 0
+      for (let i = 0; i < 50; i++) {
+        listener!({ jsonrpc: "2.0", method: "notifications/tools/list_changed" }, undefined)
+        yield* TestClock.adjust("2 millis")
+      }
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual(listings, 2, "one listing while the notices came, one after the last")
     }))
 })
