@@ -106,6 +106,8 @@ export interface Options {
 
 export interface Backend {
   readonly serverId: string
+  /** One session uses it (`isolation: "session"`): see `Options.exclusive`. */
+  readonly exclusive: boolean
   readonly health: Effect.Effect<Health>
   /** The current health, then every change. */
   readonly healthChanges: Stream.Stream<Health>
@@ -371,6 +373,14 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       return // a request during the handshake is the SDK Client's to answer
     } else if (message.method === "ping") {
       current.post({ jsonrpc: "2.0", id: message.id, result: {} })
+    } else if (message.method === "roots/list" && options.exclusive !== true) {
+      // A client's roots are its own: a server shared by several clients is given none (one client's answer would
+      // set the directories a filesystem server lets every client use).
+      current.post({
+        jsonrpc: "2.0",
+        id: message.id,
+        error: { code: -32601, message: "roots/list: this server is shared by several clients, so it is given no client's roots" }
+      })
     } else {
       // A request that came on the stream of one session's call is that session's; otherwise it is inferred.
       const handler = cause !== undefined ? requestHandlers.get(cause) : causeOf(current, message)
@@ -811,6 +821,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 
   return {
     serverId,
+    exclusive: options.exclusive === true,
     health: Effect.map(SubscriptionRef.get(state), (s) => s.health),
     healthChanges: SubscriptionRef.changes(state).pipe(Stream.map((s) => s.health), Stream.changes),
     info: Effect.map(SubscriptionRef.get(state), (s) => s.live?.connection.info),

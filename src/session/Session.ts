@@ -504,9 +504,13 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       return Effect.forEach(options.backends.values(), (backend) => notifyBackend(backend, message), { discard: true })
     }
     switch (method) {
-      // The client's roots concern every server of the session.
+      // The client's roots concern every server of the session that is its alone (a shared one gets no client's roots).
       case "notifications/roots/list_changed":
-        return Effect.forEach(options.backends.values(), (backend) => notifyBackend(backend, message), { discard: true })
+        return Effect.forEach(
+          [...options.backends.values()].filter((backend) => backend.exclusive),
+          (backend) => notifyBackend(backend, message),
+          { discard: true }
+        )
       // The gateway made each backend's handshake itself.
       case "notifications/initialized":
         return Effect.void

@@ -2,7 +2,7 @@ import { assert, layer } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
 import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
 import * as Fixtures from "../fixtures/Fixtures.ts"
-import { type Event, events, gatewayLayer, send } from "../support/GatewayHttp.ts"
+import { answeringUntil, type Event, events, gatewayLayer, send } from "../support/GatewayHttp.ts"
 
 // Sessions over servers that do not all behave (one never starts, one has a short timeout of its own), shared
 // and per-session ones.
@@ -12,7 +12,8 @@ const config: ConfigFile = {
     fixture: { command: Fixtures.nodeBinary, args: [Fixtures.legacyServer] },
     hasty: { command: Fixtures.nodeBinary, args: [Fixtures.legacyServer], requestTimeoutSeconds: 1 },
     broken: { command: Fixtures.nodeBinary, args: ["-e", "process.exit(3)"] },
-    own: { command: Fixtures.nodeBinary, args: [Fixtures.everythingServer, "stdio"], isolation: "session" }
+    own: { command: Fixtures.nodeBinary, args: [Fixtures.everythingServer, "stdio"], isolation: "session" },
+    shared: { command: Fixtures.nodeBinary, args: [Fixtures.everythingServer, "stdio"] }
   },
   clients: { tester: { token, servers: "*" } },
   streaming: { requestTimeoutSeconds: 30 }
@@ -65,7 +66,7 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("a s
       yield* send("DELETE", session.stream_url, { token })
     }))
 
-  it.effect("client notifications that name no server: roots/list_changed goes to every server, others are ambiguous", () =>
+  it.effect("client notifications that name no server: roots/list_changed goes to the session's own servers, others are ambiguous", () =>
     Effect.gen(function*() {
       const created = yield* post("/gateway/stream", { servers: ["own"] })
       const session = created.body as { stream_url: string; request_url: string }
@@ -97,5 +98,27 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("a s
       yield* Effect.sleep("2 seconds")
       assert.deepStrictEqual(heard.filter((e) => e.event === "notification").map((e) => e.data.notification.method), [])
       yield* send("DELETE", bob.stream_url, { token })
+    }))
+
+  it.effect("a client's roots go to a server that is its alone; a shared server is given no client's roots", () =>
+    Effect.gen(function*() {
+      const roots = { roots: [{ uri: "file:///srv/alices-project", name: "project" }] }
+      const rootsOf = (serverId: string) =>
+        Effect.gen(function*() {
+          const session = (yield* post("/gateway/stream", { servers: [serverId] })).body as { stream_url: string; request_url: string }
+          const stream = yield* events(session.stream_url, token)
+          const reading = yield* answeringUntil(session, stream.events, token, roots)
+          yield* post(session.request_url, { jsonrpc: "2.0", id: "roots", method: "tools/call", params: { name: `${serverId}__get-roots-list`, arguments: {} } })
+          const seen = yield* Fiber.join(reading)
+          yield* send("DELETE", session.stream_url, { token })
+          return { asked: seen.filter((e) => e.event === "request").length, answer: JSON.stringify(seen.at(-1)?.data.response) }
+        })
+      const own = yield* rootsOf("own")
+      assert.isAbove(own.asked, 0)
+      assert.include(own.answer, "file:///srv/alices-project")
+      // The shared server's question is refused by the gateway: no session is asked, and it learns no roots.
+      const shared = yield* rootsOf("shared")
+      assert.strictEqual(shared.asked, 0)
+      assert.notInclude(shared.answer, "alices-project")
     }))
 })
