@@ -39,6 +39,7 @@ import * as Connection from "./Connection.ts"
 import { EraCache } from "./EraCache.ts"
 import { clientCapabilities, clientInfo } from "./GatewayIdentity.ts"
 import * as InFlight from "./InFlight.ts"
+import * as McpMethods from "../protocol/McpMethods.ts"
 import * as ParamHeaders from "../protocol/ParamHeaders.ts"
 import { redactor } from "./Redaction.ts"
 import * as ResourceHolders from "./ResourceHolders.ts"
@@ -710,17 +711,18 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     if (known._tag === "Learning") return void known.waiting.push(sendFor)
     const learning = { _tag: "Learning" as const, waiting: [sendFor] }
     live.paramTools = learning
-    learnParamTools(live, undefined, new Map(), (tools, complete) => {
+    learnParamTools(live, undefined, 0, new Map(), (tools, complete) => {
       // A failed listing is tried again by the next call; one overtaken by a list change is not kept.
       if (live.paramTools === learning) live.paramTools = complete ? { _tag: "Known", tools } : { _tag: "Unknown" }
       for (const waiting of learning.waiting) waiting(tools)
     })
   }
 
-  /** Lists a server's tools, page after page, gathering their header declarations. */
+  /** Lists a server's tools, page after page (as many as a list broadcast follows), gathering their header declarations. */
   const learnParamTools = (
     live: Live,
     cursor: string | undefined,
+    page: number,
     tools: Map<string, ParamHeaders.Scan>,
     done: (tools: ReadonlyMap<string, ParamHeaders.Scan>, complete: boolean) => void
   ): void =>
@@ -732,7 +734,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         if (Exit.isFailure(exit) || !("result" in exit.value)) return done(tools, false)
         for (const [name, scan] of ParamHeaders.ofTools(exit.value.result["tools"])) tools.set(name, scan)
         const next = exit.value.result["nextCursor"]
-        if (typeof next === "string") learnParamTools(live, next, tools, done)
+        if (typeof next === "string" && page + 1 < McpMethods.maxListPages) learnParamTools(live, next, page + 1, tools, done)
         else done(tools, true)
       }
     )

@@ -20,6 +20,7 @@ import { HttpServerResponse } from "effect/http"
 import { GatewayConfig } from "../config/GatewayConfig.ts"
 import type { Client } from "../http/Auth.ts"
 import * as Namespacing from "../protocol/Namespacing.ts"
+import * as McpMethods from "../protocol/McpMethods.ts"
 import * as ParamHeaders from "../protocol/ParamHeaders.ts"
 import type { Session } from "../session/Session.ts"
 import type { SessionEvent } from "../session/SessionEvent.ts"
@@ -203,12 +204,17 @@ export class ModernRequests extends Context.Service<ModernRequests, {
             const waiting = id === undefined ? undefined : hub.waiting.get(id)
             if (id === undefined || waiting === undefined) return Effect.void
             const { code, message } = event.data.error
-            // A backend's 400 or 404 stays what it was: the client gets that status and the backend's error.
+            // A backend's 400 or 404 with a JSON-RPC error stays what it was: the client gets that status and that
+            // error. Without one (a misconfigured URL's HTML 404), it is the gateway's failure, not the client's.
             const refusal = JsonRpcErrors.refusalOf(event.data.error)
             const response = refusal?.error !== undefined
               ? JsonRpcErrors.errorMessage(id, refusal.error.code, refusal.error.message, refusal.error.data)
               : JsonRpcErrors.errorMessage(id, JsonRpcErrors.InternalError, `${code}: ${message}`)
-            Queue.offerUnsafe(waiting.outcomes, { _tag: "Answer", response, ...(refusal === undefined ? {} : { status: refusal.status }) })
+            Queue.offerUnsafe(waiting.outcomes, {
+              _tag: "Answer",
+              response,
+              ...(refusal?.error === undefined ? {} : { status: refusal.status })
+            })
           } else if (event.event === "notification" && event.data.notification.method === "notifications/progress") {
             const token = event.data.notification.params?.["progressToken"]
             const waiting = typeof token === "string" ? hub.waiting.get(token) : undefined
@@ -418,13 +424,14 @@ export class ModernRequests extends Context.Service<ModernRequests, {
           if (hub.paramTools !== undefined) return hub.paramTools
           const tools = new Map<string, ParamHeaders.Scan>()
           let cursor: unknown = undefined
+          let pages = 0
           do {
             const { response } = yield* internal(hub, "tools/list", typeof cursor === "string" ? { cursor } : {})
             // A listing that failed is not kept: the next call lists again.
             if (!("result" in response)) return tools
             for (const [name, scan] of ParamHeaders.ofTools(response.result["tools"])) tools.set(name, scan)
             cursor = response.result["nextCursor"]
-          } while (typeof cursor === "string")
+          } while (typeof cursor === "string" && ++pages < McpMethods.maxListPages)
           hub.paramTools = tools
           return tools
         })

@@ -117,3 +117,6 @@ export const routingOf = (method: string): Routing =>
     : isLifecycle(method)
     ? "lifecycle"
     : "none"
+
+/** How many pages of one server's list the gateway follows before it stops (a server could page forever). */
+export const maxListPages = 50

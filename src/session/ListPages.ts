@@ -1,11 +1,8 @@
 import type { JSONRPCRequest, JSONRPCResponse } from "@modelcontextprotocol/client"
 import { type Duration, Effect } from "effect"
 import type { Backend } from "../backend/Backend.ts"
-import type * as McpMethods from "../protocol/McpMethods.ts"
+import * as McpMethods from "../protocol/McpMethods.ts"
 import * as Merge from "../routing/Merge.ts"
-
-/** How many pages of one backend's list are followed before stopping (a server paging forever). */
-const maxPages = 50
 
 /**
  * Every page of one backend's list, as one result without `nextCursor`. A JSON-RPC error from the backend
@@ -22,7 +19,7 @@ export const listAll = (
     let result: Record<string, unknown> = {}
     let cursor: unknown = request.params?.cursor
     const key = Merge.listKey(method)
-    for (let page = 0; page < maxPages; page++) {
+    for (let page = 0; page < McpMethods.maxListPages; page++) {
       const params = cursor === undefined ? { ...request.params } : { ...request.params, cursor }
       const response: JSONRPCResponse = yield* backend.request({ ...request, params }, { timeout })
       if ("error" in response) return yield* Effect.fail(response.error)
