@@ -61,10 +61,17 @@ describe("the service (npm start)", () => {
       assert.lengthOf(commands ?? [], 3)
       if (spawnSync("sh", ["-c", "command -v curl"]).status !== 0) console.warn("curl not found: the printed commands were not run")
       else {
-        const pasted = spawnSync("bash", ["-c", `${commands!.join("\n")}\nsleep 1\nkill %1`], {
+        // The stream's output goes to a file, read until the broadcast's answer is in it (up to 20 s).
+        const script = [
+          `out=$(mktemp)`,
+          `{\n${commands!.join("\n")}\n} > "$out"`,
+          `for i in $(seq 200); do grep -q "event: response" "$out" && break; sleep 0.1; done`,
+          `kill %1; cat "$out"; rm -f "$out"`
+        ].join("\n")
+        const pasted = spawnSync("bash", ["-c", script], {
           env: { ...process.env, MCP_GATEWAY_TOKEN: "integration-token" },
           encoding: "utf8",
-          timeout: 20_000
+          timeout: 30_000
         })
         assert.include(pasted.stdout, `{"request_id":"1"}`)
         assert.include(pasted.stdout, "event: chunk")

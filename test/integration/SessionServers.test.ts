@@ -91,9 +91,12 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("a s
       const bobStream = yield* events(bob.stream_url, token)
       const heard: Array<Event> = []
       yield* bobStream.events.pipe(Stream.runForEach((e) => Effect.sync(() => void heard.push(e))), Effect.forkChild({ startImmediately: true }))
-      // Alice's call logs for 2 s; she leaves after 300 ms, and the server goes on logging (it ignores the cancel).
+      // Alice's call logs for 2 s; she leaves once she has heard it log, and the server goes on logging (it ignores
+      // the cancel).
+      const aliceStream = yield* events(alice.stream_url, token)
+      const aliceHeard = yield* readUntil(aliceStream.events, (e) => e.event === "notification")
       yield* post(alice.request_url, { jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "fixture__flood", arguments: { count: 40, rate: 20 } } })
-      yield* Effect.sleep("300 millis")
+      yield* Fiber.join(aliceHeard)
       yield* send("DELETE", alice.stream_url, { token })
       yield* Effect.sleep("2 seconds")
       assert.deepStrictEqual(heard.filter((e) => e.event === "notification").map((e) => e.data.notification.method), [])
