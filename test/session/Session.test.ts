@@ -14,10 +14,11 @@ import * as Fixtures from "../fixtures/Fixtures.ts"
 // once); where a real backend is needed (a request that never ends, the client's own id), it is a fixture process.
 const layers = Layer.merge(Watchdog.layer, EraCache.layer())
 
-const fixtureBackend = Effect.gen(function*() {
+/** A fixture server over stdio, ready: the legacy one unless told otherwise. */
+const fixtureBackend = (args: ReadonlyArray<string> = [Fixtures.legacyServer]) => Effect.gen(function*() {
   const backend = yield* Backend.make({
     serverId: "fx",
-    endpoint: { kind: "stdio", command: Fixtures.nodeBinary, args: [Fixtures.legacyServer], env: {} },
+    endpoint: { kind: "stdio", command: Fixtures.nodeBinary, args, env: {} },
     requestTimeout: "60 seconds",
     tracker: yield* Watchdog
   })
@@ -113,7 +114,7 @@ describe("Session (virtual time)", () => {
 
   it.effect("a request in flight keeps an unwatched session alive; the idle clock starts when it ends", () =>
     Effect.gen(function*() {
-      const backend = yield* fixtureBackend
+      const backend = yield* fixtureBackend()
       const session = yield* makeSession(new Map([["fx", backend]]), {
         idleTimeout: "10 minutes",
         requestTimeout: () => Duration.hours(1)
@@ -132,13 +133,7 @@ describe("Session (virtual time)", () => {
 
   it.effect("a request waiting only on its client (an input_required question left unanswered) does not keep it alive", () =>
     Effect.gen(function*() {
-      const backend = yield* Backend.make({
-        serverId: "fx",
-        endpoint: { kind: "stdio", command: Fixtures.nodeBinary, args: [Fixtures.modernServer, "--modern-only"], env: {} },
-        requestTimeout: "60 seconds",
-        tracker: yield* Watchdog
-      })
-      yield* backend.healthChanges.pipe(Stream.filter((h) => h.state === "ready"), Stream.runHead)
+      const backend = yield* fixtureBackend([Fixtures.modernServer, "--modern-only"])
       const session = yield* makeSession(new Map([["fx", backend]]), { idleTimeout: "10 minutes" })
       // The client opens a stream, gets the question, and goes away without answering.
       const asked = yield* session.stream(undefined).pipe(
@@ -176,7 +171,7 @@ describe("Session (virtual time)", () => {
 
   it.effect("a request with no answer in time ends as an error event `request_timeout` with its request_id", () =>
     Effect.gen(function*() {
-      const backend = yield* fixtureBackend
+      const backend = yield* fixtureBackend()
       const session = yield* makeSession(new Map([["fx", backend]]))
       const events = yield* collect(session.stream(undefined), 1)
       const { request_id } = yield* session.submit(call(7, "slow", { ms: 600_000 }))
@@ -193,7 +188,7 @@ describe("Session (virtual time)", () => {
 
   it.effect("a response carries the client's own JSON-RPC id", () =>
     Effect.gen(function*() {
-      const backend = yield* fixtureBackend
+      const backend = yield* fixtureBackend()
       const session = yield* makeSession(new Map([["fx", backend]]))
       const events = yield* collect(session.stream(undefined), 1)
       const { request_id } = yield* session.submit(call(42, "echo", { text: "hi" }))
@@ -282,7 +277,7 @@ describe("Session (virtual time)", () => {
 
   it.effect("two reads of a URI the session never listed are both routed: they wait for one learning", () =>
     Effect.gen(function*() {
-      const backend = yield* fixtureBackend
+      const backend = yield* fixtureBackend()
       const session = yield* makeSession(new Map([["fx", backend]]))
       const read = (id: number) =>
         session.submit({ jsonrpc: "2.0", id, method: "resources/read", params: { uri: "fixture://first" } }).pipe(
