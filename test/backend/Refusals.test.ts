@@ -15,7 +15,11 @@ const proxy = (target: string) =>
   Effect.acquireRelease(
     Effect.promise(() =>
       new Promise<{ server: http.Server; url: string }>((resolve) => {
-        const server = http.createServer(async (req, res) => {
+        // The SDK's listen stream (GET) is refused with 405 (as the transport allows), so nothing is left
+        // streaming from the fixture when the test ends; a failed forward ends the client's socket.
+        const server = http.createServer((req, res) => void forward(req, res).catch(() => res.destroy()))
+        const forward = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+          if (req.method === "GET") return void res.writeHead(405).end()
           const chunks: Array<Buffer> = []
           for await (const chunk of req) chunks.push(chunk as Buffer)
           const body = Buffer.concat(chunks).toString()
@@ -29,7 +33,7 @@ const proxy = (target: string) =>
           const upstream = await fetch(target, { method: req.method!, headers, ...(req.method === "POST" ? { body } : {}) })
           res.writeHead(upstream.status, Object.fromEntries(upstream.headers))
           res.end(Buffer.from(await upstream.arrayBuffer()))
-        })
+        }
         server.listen(0, "127.0.0.1", () => resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/mcp` }))
       })
     ),
