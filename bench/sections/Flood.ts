@@ -39,7 +39,7 @@ interface FloodResult {
 }
 
 const token = "bench-token-0123456789abcdef"
-const maxPendingEvents = 100_000
+const maxPendingEvents = Number(process.env.BENCH_MAX_PENDING ?? 100_000)
 const rawScript = fileURLToPath(new URL("../servers/raw-sse-server.ts", import.meta.url))
 
 /** Collects one flood's notifications: arrival count, latencies, the time of the last one. */

@@ -9,6 +9,8 @@
  * - the npm peers mcp-proxy and supergateway, each its own process on a loopback port (bench/servers/
  *   loopback-listen.ts), serving Streamable HTTP at /mcp, one legacy session each (supergateway needs
  *   `--stateful`: stateless, it spawns a server per request);
+ * - the floor: bench/servers/floor-relay.ts, a hand-written relay (node:http and the server's stdio, no Effect, no
+ *   SDK, no validation) answering each POST with its JSON response: the least any relay spends here;
  * - the gateway's /mcp, legacy era: initialize once, then every POST carries `Mcp-Session-Id`;
  * - the gateway's /mcp, modern era (2026-07-28): stateless POSTs with `MCP-Protocol-Version`, `Mcp-Method`,
  *   `Mcp-Name` and the `_meta` envelope, as the SDK v2 client sends them.
@@ -26,7 +28,7 @@ import { echoCaller, legacyVersion, makeMcpHttpClient, type McpHttpClient, moder
 import { cleanupLines, CpuMeter, scoped, type Service } from "../lib/Processes.ts"
 import { descendants, isRunning } from "../lib/ProcessTree.ts"
 import { measure, median, type Result, ratio, row, sleep } from "../lib/Stats.ts"
-import { type Settings, token } from "./SessionCalls.ts"
+import { floorScript, type Settings, token } from "./SessionCalls.ts"
 
 /** The same settings as the session-call section: calls, rounds, warm-up and the SDK baseline rows. */
 export type { Settings } from "./SessionCalls.ts"
@@ -114,6 +116,13 @@ export const run = (settings: Settings) =>
       ready: /bare server listening on (http:\/\/[^\s]+)/,
       logFile: join(settings.dir, "bare-server-mcp.log")
     })
+    const floor = yield* scoped({
+      name: "floor-relay (mcp)",
+      args: [floorScript, node, everything, "stdio"],
+      env: { PORT: "0" },
+      ready: /floor relay listening on (http:\/\/[^\s]+)/,
+      logFile: join(settings.dir, "floor-relay-mcp.log")
+    })
     const proxyName = `mcp-proxy ${versionOf("mcp-proxy")}`
     const mcpProxy = yield* peer(settings.dir, "mcp-proxy", [
       mcpProxyBin,
@@ -130,6 +139,7 @@ export const run = (settings: Settings) =>
     ])
 
     const url = (service: Service) => service.ready[1] ?? ""
+    const viaFloor = yield* caller("floor relay", url(floor), "legacy", "everything__echo", false)
     const viaProxy = yield* caller(proxyName, url(mcpProxy), "legacy", "echo", false)
     const viaSg = yield* caller(sgName, url(supergateway), "legacy", "echo", false)
     const viaLegacy = yield* caller("gateway /mcp legacy", gwLegacy.url, "legacy", "everything__echo", true)
@@ -146,7 +156,7 @@ export const run = (settings: Settings) =>
 
     // The peers' servers exist now (supergateway spawns its server at initialize): meter them, check them later.
     const servers: Record<string, number> = {}
-    for (const [owner, service] of [[proxyName, mcpProxy], [sgName, supergateway]] as const) {
+    for (const [owner, service] of [["floor relay", floor], [proxyName, mcpProxy], [sgName, supergateway]] as const) {
       for (const child of descendants(service.pid)) {
         spawned.push({ owner, pid: child.pid })
         if (child.comm !== "sh" && child.command.includes(everything)) servers[`${owner.split(" ")[0]}'s server`] = child.pid
@@ -155,6 +165,7 @@ export const run = (settings: Settings) =>
     const cpu = new CpuMeter({
       "bench client": process.pid,
       "bare server": bare.pid,
+      "floor relay": floor.pid,
       "gateway (legacy)": gwLegacy.pid,
       "its server (legacy)": gwLegacy.backendPids[0] ?? -1,
       "gateway (modern)": gwModern.pid,
@@ -166,10 +177,11 @@ export const run = (settings: Settings) =>
 
     const sequential = { calls: settings.calls, warmup: settings.warmup, concurrency: 1 }
     const parallel = { ...sequential, concurrency: 32 }
-    const sides = { bare: viaBare, proxy: viaProxy, sg: viaSg, legacy: viaLegacy, modern: viaModern }
+    const sides = { bare: viaBare, floor: viaFloor, proxy: viaProxy, sg: viaSg, legacy: viaLegacy, modern: viaModern }
     type Side = keyof typeof sides
     const labels: Record<Side, string> = {
       bare: "bare Effect route",
+      floor: "floor relay (node:http + stdio, no Effect, no SDK)",
       proxy: proxyName,
       sg: sgName,
       legacy: "gateway /mcp legacy",
@@ -200,6 +212,7 @@ export const run = (settings: Settings) =>
       const sdk = mode === "seq" ? settings.sdkSequential : settings.sdk32
       const list = [`${ratio(r.perSecond, pick("bare").perSecond)} bare`, `${ratio(r.perSecond, sdk.perSecond)} SDK stdio`]
       if (side === "legacy" || side === "modern") {
+        list.push(`${ratio(r.perSecond, pick("floor").perSecond)} floor`)
         list.push(`${ratio(r.perSecond, pick("proxy").perSecond)} mcp-proxy`, `${ratio(r.perSecond, pick("sg").perSecond)} supergateway`)
       }
       return list
@@ -211,7 +224,7 @@ export const run = (settings: Settings) =>
         yield* Console.log(
           row(`  SDK Client over stdio (backend section)`, mode === "seq" ? settings.sdkSequential : settings.sdk32)
         )
-        for (const side of ["proxy", "sg", "legacy", "modern"] as const) {
+        for (const side of ["floor", "proxy", "sg", "legacy", "modern"] as const) {
           yield* Console.log(row(`  ${labels[side]}`, pick(side), "req/s", notes(side, pick(side), mode)))
         }
       })
@@ -245,6 +258,12 @@ export const run = (settings: Settings) =>
           }); sequential p50 < ${targets.p50Ms} ms: ${p50.toFixed(2)} ms (${verdict(p50 < targets.p50Ms)})`
       )
     }
+    yield* Console.log(
+      `  the floor (the least a relay spends, same server, same cores): ${ratio(par("floor").perSecond, par("bare").perSecond)} bare ` +
+        `at 32 in flight, sequential p50 ${seq("floor").p50.toFixed(2)} ms; the gateway at 32 in flight: legacy ${
+          ratio(par("legacy").perSecond, par("floor").perSecond)
+        }, modern ${ratio(par("modern").perSecond, par("floor").perSecond)} of the floor`
+    )
     yield* Console.log(
       `  per call by process (all rounds, warm-up included): CPU µs (/proc/<pid>/stat, 10 ms ticks), read and write syscalls (/proc/<pid>/io)`
     )

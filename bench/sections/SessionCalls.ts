@@ -10,7 +10,7 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { Console, Effect } from "effect"
 import * as Fixtures from "../../test/fixtures/Fixtures.ts"
-import { type Gateway, gateway } from "../lib/GatewayProcess.ts"
+import { gateway } from "../lib/GatewayProcess.ts"
 import { type LeanClient, makeClient, stringField } from "../lib/LeanHttp.ts"
 import { CpuMeter, scoped } from "../lib/Processes.ts"
 import { measure, median, type Result, ratio, row } from "../lib/Stats.ts"
@@ -29,6 +29,8 @@ export interface Settings {
 /** The bench client's token, in every gateway config the benches write. */
 export const token = "bench-token-0123456789abcdef"
 const bareScript = fileURLToPath(new URL("../servers/bare-server.ts", import.meta.url))
+/** The floor relay (bench/servers/floor-relay.ts), shared with the /mcp section. */
+export const floorScript = fileURLToPath(new URL("../servers/floor-relay.ts", import.meta.url))
 
 let nextId = 0
 const body = () =>
@@ -43,7 +45,7 @@ interface Waiter {
  * A session on `gw` with its stream open, and `call`: one echo, POSTed, its answer taken from the stream by
  * request_id. The first call is checked in full (the echo really went to server-everything and back).
  */
-export const sessionCaller = (gw: Gateway) =>
+export const sessionCaller = (gw: { readonly url: string }) =>
   Effect.gen(function*() {
     const client: LeanClient = makeClient(gw.url, { token })
     yield* Effect.addFinalizer(() => Effect.sync(() => client.close()))
@@ -119,25 +121,40 @@ export const run = (settings: Settings) =>
       if (reply.status !== 202) throw new Error(`bare: ${reply.status} ${reply.body}`)
     }
     const viaGateway = yield* sessionCaller(gw)
+    // The floor: the same calls through a hand-written relay with no Effect and no SDK (same session API shape).
+    const floor = yield* scoped({
+      name: "floor-relay",
+      args: [floorScript, Fixtures.nodeBinary, Fixtures.everythingServer, "stdio"],
+      env: { PORT: "0" },
+      ready: /floor relay listening on (http:\/\/[^\s]+)/,
+      logFile: join(settings.dir, "floor-relay.log")
+    })
+    const viaFloor = yield* sessionCaller({ url: floor.ready[1] ?? "" })
 
     const sequential = { calls: settings.calls, warmup: settings.warmup, concurrency: 1 }
     const parallel = { ...sequential, concurrency: 32 }
     const cpu = new CpuMeter({
       "bench client": process.pid,
       "bare server": bare.pid,
+      "floor relay": floor.pid,
       gateway: gw.pid,
       "server-everything": gw.backendPids[0] ?? -1
     })
     const rows = {
       bareSeq: { label: "bare, sequential", call: viaBare, options: sequential },
+      floorSeq: { label: "floor, sequential", call: viaFloor, options: sequential },
       gwSeq: { label: "gateway, sequential", call: viaGateway, options: sequential },
       bare32: { label: "bare, 32 in flight", call: viaBare, options: parallel },
+      floor32: { label: "floor, 32 in flight", call: viaFloor, options: parallel },
       gw32: { label: "gateway, 32 in flight", call: viaGateway, options: parallel }
     }
-    const results = { bareSeq: [], gwSeq: [], bare32: [], gw32: [] } as Record<keyof typeof rows, Array<Result>>
+    const results = { bareSeq: [], floorSeq: [], gwSeq: [], bare32: [], floor32: [], gw32: [] } as Record<
+      keyof typeof rows,
+      Array<Result>
+    >
     // The gateway's JIT takes thousands of calls to settle (its rate still climbs over the first ~10,000): each
     // side gets `preWarm` calls at 32 in flight first, not counted.
-    for (const call of [viaBare, viaGateway]) {
+    for (const call of [viaBare, viaFloor, viaGateway]) {
       yield* Effect.promise(() => measure(call, { calls: settings.preWarm, warmup: 0, concurrency: 32 }))
     }
     for (let round = 0; round < settings.rounds; round++) {
@@ -149,10 +166,12 @@ export const run = (settings: Settings) =>
         results[key].push(yield* Effect.promise(() => cpu.run(label, units, () => measure(call, options))))
       }
     }
-    const [bareSeq, gwSeq, bare32, gw32] = [
+    const [bareSeq, floorSeq, gwSeq, bare32, floor32, gw32] = [
       median(results.bareSeq),
+      median(results.floorSeq),
       median(results.gwSeq),
       median(results.bare32),
+      median(results.floor32),
       median(results.gw32)
     ]
 
@@ -166,10 +185,21 @@ export const run = (settings: Settings) =>
       `  lean client: node:http, keep-alive Agent, the same for every row; ${settings.preWarm} calls at 32 in flight on each side first (JIT)`
     )
     yield* Console.log(row("  bare Effect route, sequential (HTTP-edge limit)", bareSeq))
+    yield* Console.log(row("  floor relay (node:http + stdio, no Effect, no SDK), sequential", floorSeq, "req/s", [
+      `${ratio(floorSeq.perSecond, bareSeq.perSecond)} bare`
+    ]))
     yield* Console.log(row("  gateway session API, sequential", gwSeq, "req/s", [`${ratio(gwSeq.perSecond, bareSeq.perSecond)} bare`, vsSdkSeq]))
     yield* Console.log(row("  bare Effect route, 32 in flight (HTTP-edge limit)", bare32))
+    yield* Console.log(row("  floor relay (node:http + stdio, no Effect, no SDK), 32 in flight", floor32, "req/s", [
+      `${ratio(floor32.perSecond, bare32.perSecond)} bare`
+    ]))
     yield* Console.log(row("  gateway session API, 32 in flight", gw32, "req/s", [`${ratio(gw32.perSecond, bare32.perSecond)} bare`, vsSdk32]))
     yield* Console.log(`  target: gateway >= 0.7x bare at 32 in flight: ${ratio(gw32.perSecond, bare32.perSecond)} (${target})`)
+    yield* Console.log(
+      `  the floor (the least a relay spends, with the same server on the same cores) reaches ${
+        ratio(floor32.perSecond, bare32.perSecond)
+      } bare; the gateway reaches ${ratio(gw32.perSecond, floor32.perSecond)} of the floor`
+    )
     yield* Console.log(
       `  per call by process (all rounds, warm-up included): CPU µs (/proc/<pid>/stat, 10 ms ticks), read and write syscalls (/proc/<pid>/io)`
     )
