@@ -1,7 +1,6 @@
 /**
  * The checks the MCP spec asks of a local server against DNS rebinding, before anything else runs: a `Host`
  * that is not this machine (when the gateway listens only on loopback), and an `Origin` that is not allowed.
- * Pure.
  */
 import {
   localhostAllowedHostnames,
@@ -13,6 +12,13 @@ import type { ListenConfig } from "../config/ConfigSchema.ts"
 
 const loopback = new Set(["127.0.0.1", "::1", "localhost", "[::1]"])
 
+/**
+ * `Host` values already found local. A client sends the same one on every request, and judging it parses a URL
+ * (a few µs a call, bench/); only allowed values are kept, at most a few dozen, so no client can grow the set.
+ */
+const localHosts = new Set<string>()
+const maxLocalHosts = 64
+
 export const isLoopback = (host: string): boolean => loopback.has(host) || host.startsWith("127.")
 
 /** Why a request is refused, or undefined when it may go on. */
@@ -20,9 +26,10 @@ export const refusal = (
   listen: ListenConfig,
   headers: { readonly host?: string | undefined; readonly origin?: string | undefined }
 ): string | undefined => {
-  if (isLoopback(listen.host)) {
+  if (isLoopback(listen.host) && (headers.host === undefined || !localHosts.has(headers.host))) {
     const host = validateHostHeader(headers.host, localhostAllowedHostnames())
     if (!host.ok) return `Host not allowed: ${host.message}`
+    if (localHosts.size < maxLocalHosts) localHosts.add(headers.host!)
   }
   if (headers.origin === undefined) return undefined
   if (listen.allowedOrigins !== undefined) {

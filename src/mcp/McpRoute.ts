@@ -14,9 +14,9 @@ import { readJson } from "../http/JsonBody.ts"
 import { closeWhenStalled } from "../http/StalledStreams.ts"
 import * as Guards from "./Guards.ts"
 import * as JsonRpcErrors from "./JsonRpcErrors.ts"
+import { isLegacyRequest } from "./LeanRequest.ts"
 import { LegacySessions } from "./LegacySessions.ts"
 import { ModernRequests } from "./ModernRequests.ts"
-import * as ServerIdentity from "./ServerIdentity.ts"
 
 /** The largest `/mcp` body: the SDK's own default (4 MiB). */
 const maxBodyBytes = 4 * 1024 * 1024
@@ -41,17 +41,6 @@ const fromWeb = (response: Response, onStream?: (open: boolean) => Effect.Effect
   )
   return HttpServerResponse.setBody(converted, HttpBody.stream(stream, body.contentType))
 }
-
-/**
- * A POST the lean path can serve: one JSON-RPC request (not a batch, a response or a notification), of a protocol
- * revision the gateway speaks. Anything else takes the SDK transport, which judges it in full.
- */
-const isLeanCandidate = (body: unknown, version: string | undefined): body is JSONRPCRequest =>
-  typeof body === "object" && body !== null && !Array.isArray(body) &&
-  (body as { jsonrpc?: unknown }).jsonrpc === "2.0" && typeof (body as { method?: unknown }).method === "string" &&
-  (typeof (body as { id?: unknown }).id === "string" || typeof (body as { id?: unknown }).id === "number") &&
-  (body as { method: string }).method !== "initialize" &&
-  version !== undefined && (ServerIdentity.legacyVersions as ReadonlyArray<string>).includes(version)
 
 /** How long a GET or listen stream may accept nothing: three keep-alives (15 s) or heartbeats, whichever is longer. */
 const streamIdle = (config: Config) => Duration.seconds(3 * Math.max(15, config.streaming.heartbeatIntervalSeconds))
@@ -85,6 +74,16 @@ export const McpRoute = HttpRouter.add(
       body = read.success
     }
 
+    const legacy = yield* LegacySessions
+    const sessionId = header(request, "mcp-session-id")
+    // The hot path: one request of an open session, served without the SDK transport (same answers, fewer steps),
+    // recognised before the SDK's classification, which it would pass as legacy unchanged (LeanRequest.ts).
+    const accept = header(request, "accept") ?? ""
+    const acceptsBoth = accept.includes("application/json") && accept.includes("text/event-stream")
+    if (sessionId !== undefined && acceptsBoth && isLegacyRequest(body, header(request, "mcp-protocol-version"))) {
+      return (yield* legacy.lean(client.value, sessionId, body)) ?? unknownSession
+    }
+
     const route = classifyInboundRequest({
       httpMethod: request.method,
       body,
@@ -102,14 +101,6 @@ export const McpRoute = HttpRouter.add(
       return yield* (yield* ModernRequests).handle(client.value, route.message, request.headers)
     }
 
-    const legacy = yield* LegacySessions
-    const sessionId = header(request, "mcp-session-id")
-    // The hot path: one request of an open session, served without the SDK transport (same answers, fewer steps).
-    const accept = header(request, "accept") ?? ""
-    const acceptsBoth = accept.includes("application/json") && accept.includes("text/event-stream")
-    if (sessionId !== undefined && acceptsBoth && isLeanCandidate(body, header(request, "mcp-protocol-version"))) {
-      return (yield* legacy.lean(client.value, sessionId, body)) ?? unknownSession
-    }
     // GET streams are the gateway's own (bounded): a lean answer stream resumed, or the session's GET stream.
     // A GET resuming a stream of the transport's (a POST answered through it) is the transport's to replay.
     const lastEventId = header(request, "last-event-id")
