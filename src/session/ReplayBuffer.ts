@@ -1,7 +1,17 @@
 import type { SessionEvent } from "./SessionEvent.ts"
 
+/** Kept events' bytes live in chunks that double from 1 KiB to 64 KiB; a larger event gets a chunk of its own. */
+const minChunkBytes = 1024
+const maxChunkBytes = 64 * 1024
+const maxSpareChunks = 2
+
 /**
  * The last `capacity` events a session sent, for a client that reconnects with `Last-Event-ID`.
+ *
+ * Kept as JSON bytes in buffers outside the V8 heap, indexed by typed arrays, rather than as the events
+ * themselves: under a flood every kept event outlives young-generation collections, and copying thousands of
+ * event objects at each one held a stream for 15-30 ms (bench/, `--trace-gc`). Here a kept event costs the heap
+ * nothing; replaying one (rare) parses it back.
  *
  * Owned by its session's actor; every method is synchronous, so no caller ever sees it half-updated.
  * Ids only increase but may have gaps (heartbeats are numbered but not kept: replaying them is noise),
@@ -9,25 +19,71 @@ import type { SessionEvent } from "./SessionEvent.ts"
  */
 export class ReplayBuffer {
   readonly #capacity: number
-  readonly #events: Array<SessionEvent | undefined>
+  // A ring of the kept events, oldest at `#start`: each one's id and where its bytes are (chunk number, offset,
+  // length). It grows by doubling up to `capacity`, so an idle session holds almost nothing.
+  #ids: Float64Array = new Float64Array(0)
+  #chunkOf: Float64Array = new Float64Array(0)
+  #offsets: Uint32Array = new Uint32Array(0)
+  #lengths: Uint32Array = new Uint32Array(0)
   #start = 0
   #size = 0
   #evictedUpTo = 0
+  /** Chunks in order; `#chunks[0]` is chunk number `#firstChunk`, and the last one is being filled. */
+  #chunks: Array<Buffer> = []
+  #firstChunk = 0
+  #used = 0
+  /**
+   * Full-size chunks no kept event uses, for the next ones: a full ring under a flood then writes into the same
+   * memory over and over. Each new buffer would count as external memory until a full collection freed the old
+   * ones, and that growth is what made V8 run them (10-20 ms pauses).
+   */
+  readonly #spare: Array<Buffer> = []
 
   constructor(capacity: number) {
     this.#capacity = capacity
-    // Grows as events come: an idle session holds no preallocated slots.
-    this.#events = []
   }
 
   push(event: SessionEvent): void {
+    let text: string
+    try {
+      text = JSON.stringify(event)
+    } catch {
+      // Nested too deep for JSON.stringify (a backend's result parses deeper than it prints): no stream can send
+      // it either, so it is not kept, like a heartbeat.
+      return
+    }
+    const length = Buffer.byteLength(text)
+    let chunk = this.#chunks.at(-1)
+    if (chunk === undefined || chunk.length - this.#used < length) {
+      const next = chunk === undefined ? minChunkBytes : Math.min(maxChunkBytes, chunk.length * 2)
+      chunk = next === maxChunkBytes && length <= next ? this.#spare.pop() : undefined
+      chunk ??= Buffer.allocUnsafeSlow(Math.max(next, length))
+      this.#chunks.push(chunk)
+      this.#used = 0
+    }
+    chunk.write(text, this.#used, length, "utf8")
+
+    let slot: number
     if (this.#size === this.#capacity) {
-      this.#evictedUpTo = this.#events[this.#start]?.id ?? this.#evictedUpTo
-      this.#events[this.#start] = event
-      this.#start = (this.#start + 1) % this.#capacity
+      slot = this.#start
+      this.#evictedUpTo = this.#ids[slot]!
+      this.#start = (this.#start + 1) % this.#ids.length
     } else {
-      this.#events[(this.#start + this.#size) % this.#capacity] = event
+      if (this.#size === this.#ids.length) this.#grow()
+      slot = (this.#start + this.#size) % this.#ids.length
       this.#size++
+    }
+    this.#ids[slot] = event.id
+    this.#chunkOf[slot] = this.#firstChunk + this.#chunks.length - 1
+    this.#offsets[slot] = this.#used
+    this.#lengths[slot] = length
+    this.#used += length
+    // Chunks older than the oldest kept event's hold nothing kept any more.
+    const oldest = this.#chunkOf[this.#start]!
+    while (this.#firstChunk < oldest) {
+      const released = this.#chunks.shift()!
+      if (released.length === maxChunkBytes && this.#spare.length < maxSpareChunks) this.#spare.push(released)
+      this.#firstChunk++
     }
   }
 
@@ -38,9 +94,29 @@ export class ReplayBuffer {
   since(after: number, upTo: number): { readonly events: ReadonlyArray<SessionEvent>; readonly lostUpTo?: number } {
     const events: Array<SessionEvent> = []
     for (let i = 0; i < this.#size; i++) {
-      const event = this.#events[(this.#start + i) % this.#capacity]
-      if (event !== undefined && event.id > after && event.id <= upTo) events.push(event)
+      const slot = (this.#start + i) % this.#ids.length
+      const id = this.#ids[slot]!
+      if (id <= after || id > upTo) continue
+      const chunk = this.#chunks[this.#chunkOf[slot]! - this.#firstChunk]!
+      const offset = this.#offsets[slot]!
+      events.push(JSON.parse(chunk.toString("utf8", offset, offset + this.#lengths[slot]!)) as SessionEvent)
     }
     return after < this.#evictedUpTo ? { events, lostUpTo: this.#evictedUpTo } : { events }
   }
+
+  /** Doubles the ring (up to capacity), oldest event first. */
+  #grow(): void {
+    const length = Math.min(this.#capacity, Math.max(8, this.#ids.length * 2))
+    this.#ids = inOrder(this.#ids, new Float64Array(length), this.#start, this.#size)
+    this.#chunkOf = inOrder(this.#chunkOf, new Float64Array(length), this.#start, this.#size)
+    this.#offsets = inOrder(this.#offsets, new Uint32Array(length), this.#start, this.#size)
+    this.#lengths = inOrder(this.#lengths, new Uint32Array(length), this.#start, this.#size)
+    this.#start = 0
+  }
+}
+
+/** Copies `size` entries of the ring `from`, starting at `start`, to the start of `to`. */
+const inOrder = <A extends Float64Array | Uint32Array>(from: A, to: A, start: number, size: number): A => {
+  for (let i = 0; i < size; i++) to[i] = from[(start + i) % from.length]!
+  return to
 }
