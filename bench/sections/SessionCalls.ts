@@ -13,6 +13,7 @@ import * as Fixtures from "../../test/fixtures/Fixtures.ts"
 import { gateway } from "../lib/GatewayProcess.ts"
 import { type LeanClient, makeClient, stringField } from "../lib/LeanHttp.ts"
 import { CpuMeter, scoped } from "../lib/Processes.ts"
+import { descendants } from "../lib/ProcessTree.ts"
 import { measure, median, type Result, ratio, row } from "../lib/Stats.ts"
 
 export interface Settings {
@@ -137,6 +138,7 @@ export const run = (settings: Settings) =>
       "bench client": process.pid,
       "bare server": bare.pid,
       "floor relay": floor.pid,
+      "floor's server": descendants(floor.pid)[0]?.pid ?? -1,
       gateway: gw.pid,
       "server-everything": gw.backendPids[0] ?? -1
     })

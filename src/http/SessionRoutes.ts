@@ -1,7 +1,6 @@
 import { Duration, Effect, Layer, Schema, Stream } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { GatewayConfig } from "../config/GatewayConfig.ts"
-import type { SessionEvent } from "../session/SessionEvent.ts"
 import { SessionManager } from "../session/SessionManager.ts"
 import * as JsonRpc from "../protocol/JsonRpc.ts"
 import { Accepted, CreateSessionBody, SessionCreated } from "./ApiSchemas.ts"
@@ -24,16 +23,12 @@ const encoder = new TextEncoder()
 // so a client sees its stream open before the first event (which may be a heartbeat 30 s later).
 const opening = encoder.encode(": stream open\n\n")
 
-// One `data:` line is enough: JSON.stringify never writes a raw line break (it escapes them), and the id and
-// event names are the gateway's own (digits, lower-case words). Cheaper than a general encoder under a flood.
-const sseText = (event: SessionEvent) => `id: ${event.id}\nevent: ${event.event}\ndata: ${JSON.stringify(event.data)}\n\n`
-
 /**
- * Every event ready at once goes out in one write: under a flood one socket write per event was the largest
+ * Every frame ready at once goes out in one write: under a flood one socket write per event was the largest
  * cost (bench/), and a lone event is still written the moment it arrives.
  */
-const toSse = (batch: ReadonlyArray<SessionEvent>): readonly [Uint8Array] =>
-  [encoder.encode(batch.length === 1 ? sseText(batch[0]!) : batch.map(sseText).join(""))]
+const toBytes = (batch: ReadonlyArray<string>): readonly [Uint8Array] =>
+  [encoder.encode(batch.length === 1 ? batch[0]! : batch.join(""))]
 
 const sseHeaders = {
   "cache-control": "no-cache, no-store, no-transform",
@@ -75,8 +70,8 @@ const OpenStream = HttpRouter.add(
     const request = yield* HttpServerRequest.HttpServerRequest
     // Heartbeats keep a healthy stream writing: three missed ones mean its client stopped reading.
     yield* closeWhenStalled(Duration.seconds(3 * (yield* GatewayConfig).streaming.heartbeatIntervalSeconds))
-    const events = session.stream(lastEventId(request.headers["last-event-id"]))
-    return HttpServerResponse.stream(Stream.concat(Stream.succeed(opening), Stream.mapArray(events, toSse)), {
+    const frames = session.frames(lastEventId(request.headers["last-event-id"]))
+    return HttpServerResponse.stream(Stream.concat(Stream.succeed(opening), Stream.mapArray(frames, toBytes)), {
       contentType: "text/event-stream",
       headers: sseHeaders
     })

@@ -19,6 +19,7 @@ import { AmbiguousMethod, Forbidden } from "../routing/RoutingErrors.ts"
 import * as InputRounds from "./InputRounds.ts"
 import * as ListPages from "./ListPages.ts"
 import { errorCode, localAnswer, outcome } from "./Outcome.ts"
+import { encode, type EncodedEvent, sseFrame } from "./EventEncoding.ts"
 import { ReplayBuffer } from "./ReplayBuffer.ts"
 import * as Tasks from "./Tasks.ts"
 import { DuplicateRequestId, SessionNotFound, TooManyRequests, UnknownResponse } from "./SessionErrors.ts"
@@ -69,6 +70,8 @@ export interface Session {
    * call takes over: this stream then ends. The stream ends after `closed` when the session closes.
    */
   readonly stream: (lastEventId: number | undefined) => Stream.Stream<SessionEvent>
+  /** The same events as SSE frames (DESIGN.md), each encoded once, when it happened, not per stream. */
+  readonly frames: (lastEventId: number | undefined) => Stream.Stream<string>
   /** Takes one JSON-RPC message from the client; a request's answer arrives on the stream. */
   readonly submit: (
     message: JSONRPCMessage
@@ -91,9 +94,17 @@ const capabilityOf: Partial<Record<string, string>> = {
   "roots/list": "roots"
 }
 
+/**
+ * What a stream takes from its queue: an event encoded (at push, once, for replay and SSE alike) and, when it is at
+ * hand, the event itself (a replayed one is parsed back only for a stream of events).
+ */
+interface Delivery extends EncodedEvent {
+  readonly live?: SessionEvent
+}
+
 /** One GET's end of the session: its own queue (a replaced stream can never take an event meant for the next). */
 interface Outlet {
-  readonly outbox: Queue.Queue<SessionEvent, Cause.Done>
+  readonly outbox: Queue.Queue<Delivery, Cause.Done>
   /** The id of the last heartbeat put in `outbox`: it waits there until the stream takes past it. */
   heartbeatId: number
 }
@@ -191,7 +202,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const closeNow = (reason: CloseReason) => {
     if (isClosed) return
     isClosed = true
-    const event: SessionEvent = { id: ++lastId, event: "closed", data: { reason } }
+    const event = encode({ id: ++lastId, event: "closed", data: { reason } })
     replay.push(event)
     if (current !== undefined) {
       // Room is certain: emit never fills a queue past `max` events and one heartbeat, its capacity is `max + 2`.
@@ -213,9 +224,10 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       : Queue.sizeUnsafe(current.outbox) - (current.heartbeatId > lastTaken ? 1 : 0)
     if (pending >= max) return closeNow("overflow")
     const numbered = { id: ++lastId, ...event } as SessionEvent
-    replay.push(numbered)
+    const encoded = encode(numbered)
+    replay.push(encoded)
     if (current === undefined) undelivered++
-    else Queue.offerUnsafe(current.outbox, numbered)
+    else Queue.offerUnsafe(current.outbox, encoded)
   }
   const emit = (event: Unnumbered) => Effect.sync(() => push(event))
 
@@ -228,7 +240,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       const timestamp = yield* Clock.currentTimeMillis
       if (isClosed || current !== stream || Queue.sizeUnsafe(stream.outbox) > 0) return
       stream.heartbeatId = ++lastId
-      Queue.offerUnsafe(stream.outbox, { id: stream.heartbeatId, event: "heartbeat", data: { timestamp } })
+      Queue.offerUnsafe(stream.outbox, encode({ id: stream.heartbeatId, event: "heartbeat", data: { timestamp } }))
     }).pipe(Effect.forever)
 
   // Idle expiry: no stream and no request (none sent, none in flight) for `idleTimeout`. One fiber sleeps until
@@ -737,9 +749,10 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       return { request_id: requestId }
     })
 
-  const stream = (lastEventId: number | undefined): Stream.Stream<SessionEvent> =>
+  /** One GET's deliveries: what it missed after `lastEventId` (or after what a stream last took), then live. */
+  const deliveries = (lastEventId: number | undefined): Stream.Stream<Delivery> =>
     Stream.unwrap(Effect.gen(function*() {
-      const outbox = yield* Queue.bounded<SessionEvent, Cause.Done>(max + 2)
+      const outbox = yield* Queue.bounded<Delivery, Cause.Done>(max + 2)
       const mine: Outlet = { outbox, heartbeatId: 0 }
       // From here to the return nothing yields: the switch to the new stream is one step.
       const from = lastEventId ?? lastTaken
@@ -759,7 +772,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       // The gap is said first. Its id is that of the last event lost for good: above what the client has,
       // below everything it gets next, so ids still increase along the stream and a later resume from it
       // replays exactly what follows.
-      const gap: ReadonlyArray<SessionEvent> = missed.lostUpTo === undefined ? [] : [{
+      const gap: ReadonlyArray<Delivery> = missed.lostUpTo === undefined ? [] : [encode({
         id: missed.lostUpTo,
         event: "error",
         data: {
@@ -768,9 +781,9 @@ export const make = Effect.fnUntraced(function*(options: Options) {
             message: `events after ${from} up to ${missed.lostUpTo} are no longer kept and cannot be replayed`
           }
         }
-      }]
+      })]
       // Chunk by chunk (ids increase along a stream, so the last one is the highest): per event it cost a flood.
-      const taken = <Events extends ReadonlyArray<SessionEvent>>(events: Events): Events => {
+      const taken = <Events extends ReadonlyArray<Delivery>>(events: Events): Events => {
         const last = events.at(-1)
         if (last !== undefined && last.id > lastTaken) lastTaken = last.id
         return events
@@ -780,6 +793,11 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         Stream.mapArray(taken)
       )
     }))
+
+  const stream = (lastEventId: number | undefined): Stream.Stream<SessionEvent> =>
+    Stream.map(deliveries(lastEventId), (d) => d.live ?? ({ id: d.id, event: d.event, data: JSON.parse(d.json) } as SessionEvent))
+
+  const frames = (lastEventId: number | undefined): Stream.Stream<string> => Stream.map(deliveries(lastEventId), sseFrame)
 
   // A backend still starting (the gateway just started, or it is coming back) gets a moment to settle, so
   // that a new session reports what it can use rather than a transient state.
@@ -803,6 +821,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     clientId: options.client.id,
     servers,
     stream,
+    frames,
     submit,
     close: (reason) => Effect.sync(() => closeNow(reason)),
     isClosed: Effect.sync(() => isClosed),

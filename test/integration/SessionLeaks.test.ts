@@ -1,6 +1,6 @@
 import * as v8 from "node:v8"
 import { assert, layer } from "@effect/vitest"
-import { Effect, Fiber, Stream } from "effect"
+import { Effect, Fiber, Option, Stream } from "effect"
 import { BackendPool } from "../../src/backend/BackendPool.ts"
 import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
 import { SessionManager } from "../../src/session/SessionManager.ts"
@@ -54,10 +54,11 @@ layer(gatewayLayer(config), { timeout: 120_000, excludeTestServices: true })("se
             token,
             body: { jsonrpc: "2.0", id: i, method: "tools/call", params: { name: "fixture__echo", arguments: { text: `n${i}` } } }
           })
-          // A lost answer fails here by name, not as the whole test's timeout.
-          yield* Fiber.join(answered).pipe(
+          // A lost answer fails here by name, not as the whole test's timeout; a stream that ends without it too.
+          const response = yield* Fiber.join(answered).pipe(
             Effect.timeoutOrElse({ duration: "20 seconds", orElse: () => Effect.die(new Error(`call ${i}: no response event in 20 s`)) })
           )
+          assert.isTrue(Option.isSome(response), `call ${i}: the stream ended without its response`)
           assert.strictEqual((yield* send("DELETE", session.stream_url, { token })).status, 204)
         }), { concurrency: 10, discard: true })
 
