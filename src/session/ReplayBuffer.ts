@@ -49,8 +49,7 @@ export class ReplayBuffer {
   }
 
   push(event: EncodedEvent): void {
-    const text = event.json
-    const length = Buffer.byteLength(text)
+    const length = Buffer.byteLength(event.json)
     let chunk = this.#chunks.at(-1)
     if (chunk === undefined || chunk.length - this.#used < length) {
       const next = chunk === undefined ? minChunkBytes : Math.min(maxChunkBytes, chunk.length * 2)
@@ -60,7 +59,7 @@ export class ReplayBuffer {
       this.#chunks.push(chunk)
       this.#used = 0
     }
-    chunk.write(text, this.#used, length, "utf8")
+    chunk.write(event.json, this.#used, length, "utf8")
 
     let slot: number
     if (this.#size === this.#capacity) {
