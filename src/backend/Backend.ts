@@ -224,7 +224,7 @@ const isSessionLost = (error: unknown, live: Live) =>
 /** How deep a refusal's `data` is kept: a backend's body is not the gateway's to trust (a deep one overflowed the stack). */
 const maxDataDepth = 16
 
-/** Every string in a JSON value, redacted; what lies deeper than `maxDataDepth` is dropped. */
+/** Every string in a JSON value, keys included, redacted; what lies deeper than `maxDataDepth` is dropped. */
 const redactAll = (value: unknown, redact: (text: string) => string, depth = 0): unknown =>
   depth > maxDataDepth
     ? undefined
@@ -233,7 +233,7 @@ const redactAll = (value: unknown, redact: (text: string) => string, depth = 0):
     : Array.isArray(value)
     ? value.map((item) => redactAll(item, redact, depth + 1))
     : typeof value === "object" && value !== null
-    ? Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redactAll(item, redact, depth + 1)]))
+    ? Object.fromEntries(Object.entries(value).map(([key, item]) => [redact(key), redactAll(item, redact, depth + 1)]))
     : value
 
 /**
