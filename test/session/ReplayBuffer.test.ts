@@ -46,7 +46,7 @@ describe("ReplayBuffer", () => {
     }
   })
 
-  it("holds only what its kept events need: old chunks are released and one full-size chunk is reused", () => {
+  it("holds only what its kept events need: old chunks are released, at most one spare is kept", () => {
     const text = "y".repeat(1_000)
     const buffer = new ReplayBuffer(3)
     for (let id = 1; id <= 500; id++) buffer.push({ id, event: "notification", json: JSON.stringify({ text }) })
