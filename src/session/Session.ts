@@ -217,19 +217,23 @@ export const make = Effect.fnUntraced(function*(options: Options) {
    * (in the stream's queue, or with no stream at all) end the session: `overflow`. A heartbeat waiting among
    * them does not count: heartbeats give way first.
    */
-  const push = (event: Unnumbered): void => {
+  const push = (event: Unnumbered): SessionEvent | undefined => {
     if (isClosed) return
     const pending = current === undefined
       ? undelivered
       : Queue.sizeUnsafe(current.outbox) - (current.heartbeatId > lastTaken ? 1 : 0)
-    if (pending >= max) return closeNow("overflow")
-    const numbered = { id: ++lastId, ...event } as SessionEvent
-    const encoded = encode(numbered)
+    if (pending >= max) {
+      closeNow("overflow")
+      return
+    }
+    const encoded = encode({ id: ++lastId, ...event } as SessionEvent)
     replay.push(encoded)
     if (current === undefined) undelivered++
     else Queue.offerUnsafe(current.outbox, encoded)
+    // What went out: the event, or the error that replaced it if it could not be encoded.
+    return encoded.live
   }
-  const emit = (event: Unnumbered) => Effect.sync(() => push(event))
+  const emit = (event: Unnumbered) => Effect.sync(() => void push(event))
 
   // Heartbeats belong to an open stream (an idle session holds no timer for them). One is only sent into an empty
   // queue: a stream with events waiting needs none, so at most one heartbeat is ever queued (it can take one slot
@@ -263,8 +267,11 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       if (isClosed || !canAnswer(request.request.method)) return false
       const id = `${serverId}:${++askedCounter}`
       asked.set(id, request)
-      push({ event: "request", data: { server_id: serverId, request: { ...request.request, id } } })
-      return true
+      const sent = push({ event: "request", data: { server_id: serverId, request: { ...request.request, id } } })
+      // A question too deeply nested to send is refused at once, rather than left to the backend's timeout.
+      if (sent?.event !== "error") return true
+      asked.delete(id)
+      return false
     })
   }
   // A session that ends with questions unanswered tells each backend, so none waits for its own timeout.
