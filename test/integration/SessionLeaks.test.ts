@@ -21,12 +21,13 @@ const liveFibers = Effect.map(Effect.fiber, (fiber) => v8.queryObjects(fiber.con
 
 /**
  * The live fibers once what is still finishing has finished (a closing session's last steps, the HTTP exchanges
- * of the test itself): the lowest count seen over up to 5 s, or the first at most `limit`.
+ * of the test itself): the lowest count seen over up to 15 s, or the first at most `limit` (on a loaded 2-core
+ * machine closing sessions can take seconds to finish).
  */
 const settledFibers = (limit: number) =>
   Effect.gen(function*() {
     let lowest = yield* liveFibers
-    for (let waited = 0; waited < 5_000 && lowest > limit; waited += 100) {
+    for (let waited = 0; waited < 15_000 && lowest > limit; waited += 100) {
       yield* Effect.sleep("100 millis")
       lowest = Math.min(lowest, yield* liveFibers)
     }
