@@ -205,7 +205,12 @@ interface Live {
 type ParamTools =
   | { readonly _tag: "Unknown" }
   | { readonly _tag: "Learning"; readonly waiting: Array<(tools: ReadonlyMap<string, ParamHeaders.Scan>) => void> }
-  | { readonly _tag: "Known"; readonly tools: ReadonlyMap<string, ParamHeaders.Scan> }
+  | {
+    readonly _tag: "Known"
+    readonly tools: ReadonlyMap<string, ParamHeaders.Scan>
+    /** Names called that were not listed: each made the tools be listed again once (added without list_changed). */
+    readonly missed: ReadonlySet<string>
+  }
 
 interface State {
   readonly health: Health
@@ -706,14 +711,17 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       const found = tools.get(String(request.params?.["name"]))
       send(found?.valid === true ? ParamHeaders.headersFor(found.declarations, request.params?.["arguments"]) : undefined)
     }
+    const name = String(request.params?.["name"])
     const known = live.paramTools
-    if (known._tag === "Known") return sendFor(known.tools)
     if (known._tag === "Learning") return void known.waiting.push(sendFor)
+    if (known._tag === "Known" && (known.tools.has(name) || known.missed.has(name))) return sendFor(known.tools)
+    // Not listed yet, or a tool the last listing lacked: a server may add one without saying so (no list_changed).
+    const missed = known._tag === "Known" ? new Set([...known.missed, name]) : new Set<string>()
     const learning = { _tag: "Learning" as const, waiting: [sendFor] }
     live.paramTools = learning
     learnParamTools(live, undefined, 0, new Map(), (tools, complete) => {
       // A failed listing is tried again by the next call; one overtaken by a list change is not kept.
-      if (live.paramTools === learning) live.paramTools = complete ? { _tag: "Known", tools } : { _tag: "Unknown" }
+      if (live.paramTools === learning) live.paramTools = complete ? { _tag: "Known", tools, missed } : { _tag: "Unknown" }
       for (const waiting of learning.waiting) waiting(tools)
     })
   }

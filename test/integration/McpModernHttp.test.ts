@@ -98,6 +98,19 @@ layer(stack, { timeout: 60_000, excludeTestServices: true })("/mcp in front of H
       })))
   }
 
+  it.effect("a tool the server added without list_changed still gets its Mcp-Param header: the gateway lists again once", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const client = yield* connect("legacy")
+      // The gateway learns the server's header declarations (zone is not among them yet)...
+      assert.strictEqual(textOf(yield* Effect.promise(() => client.callTool({ name: "http__region", arguments: { region: "eu" } }))), "region=eu")
+      // ...then the server adds a header-mirroring tool and tells no one.
+      assert.strictEqual(textOf(yield* Effect.promise(() => client.callTool({ name: "http__add-zone", arguments: {} }))), "zone added")
+      const zone = yield* Effect.promise(() => client.callTool({ name: "http__zone", arguments: { zone: "north" } }))
+      assert.strictEqual(textOf(zone), "zone=north")
+      const sent = (yield* backendHeaders(client)).filter((headers) => headers["mcp-name"] === "zone")
+      assert.strictEqual(sent.at(-1)?.["mcp-param-zone"], "north")
+    })))
+
   it.effect("the modern front checks a client's Mcp-Param headers against the body: 400, -32020 when they disagree", () =>
     Effect.gen(function*() {
       const call = (headers: Record<string, string>) =>
