@@ -47,10 +47,22 @@ interface Answered {
   readonly status?: number
 }
 
-/** What a streamed call sends, in order: its progress and log messages, then its answer. */
+/**
+ * What a streamed call sends, in order: its progress and log messages, then its answer; `Quiet` marks that nothing
+ * came for `quietCommit`.
+ */
 type Streamed =
   | { readonly _tag: "Note"; readonly notification: unknown }
   | { readonly _tag: "Answer"; readonly answered: Answered }
+  | { readonly _tag: "Quiet" }
+
+/**
+ * How long a streamed call waits for its first message before it commits to a stream: an answer by then goes out as
+ * JSON under its own status, a later one on an open stream, so a proxy waiting for the response headers is not
+ * left waiting for a long call (many cut a connection with no first byte after a while).
+ */
+const quietCommit = "5 seconds"
+const streamOpening = encoder.encode(": waiting for the answer\n\n")
 
 /** What a call in flight produces, in order: questions its backend asks the client, then its answer. */
 type Outcome =
@@ -548,13 +560,18 @@ export class ModernRequests extends Context.Service<ModernRequests, {
             Effect.andThen(Queue.end(queue))
           )
         )
-        const [first, rest] = yield* Stream.peel(messages, Sink.head())
+        const quiet: Stream.Stream<Streamed> = Stream.fromEffect(Effect.as(Effect.sleep(quietCommit), { _tag: "Quiet" } as const))
+        const [first, rest] = yield* Stream.peel(Stream.merge(messages, quiet, { haltStrategy: "left" }), Sink.head<Streamed>())
         // An answer that comes first (a backend's refusal among them) is plain JSON, under the status it deserves:
         // a stream is committed to 200.
         if (Option.isSome(first) && first.value._tag === "Answer") return answer(first.value.answered)
         const body = Stream.fromIterable(Option.toArray(first)).pipe(
           Stream.concat(rest),
-          Stream.map((piece) => sseMessage(piece._tag === "Note" ? piece.notification : piece.answered.response))
+          Stream.map((piece) =>
+            piece._tag === "Quiet" ? streamOpening : sseMessage(piece._tag === "Note" ? piece.notification : piece.answered.response)
+          ),
+          // A long quiet call keeps its connection alive; the keep-alives end with the call.
+          Stream.merge(Stream.tick(keepAlive).pipe(Stream.drop(1), Stream.as(keepAliveComment)), { haltStrategy: "left" })
         )
         return HttpServerResponse.stream(body, { contentType: "text/event-stream", headers: sseHeaders })
       })

@@ -146,6 +146,42 @@ layer(stack, { timeout: 60_000, excludeTestServices: true })("/mcp in front of H
       assert.strictEqual(JSON.parse(unknown.text).error.code, -32601)
     }))
 
+  it.effect("a streamed call that stays quiet opens its stream after 5 s, so a proxy is not left waiting for headers", () =>
+    Effect.gen(function*() {
+      const url = yield* serverUrl("/mcp")
+      const started = performance.now()
+      const response = yield* Effect.promise(() =>
+        fetch(url, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            accept: "application/json, text/event-stream",
+            authorization: `Bearer ${token}`,
+            "mcp-protocol-version": "2026-07-28",
+            "mcp-method": "tools/call",
+            "mcp-name": "http__slow"
+          },
+          body: JSON.stringify({
+            jsonrpc: "2.0",
+            id: 9,
+            method: "tools/call",
+            params: { name: "http__slow", arguments: { ms: 7_500 }, _meta: { ...envelope, progressToken: "quiet" } }
+          })
+        })
+      )
+      // fetch resolves with the headers: they came long before the answer could.
+      const headersAfter = performance.now() - started
+      assert.isBelow(headersAfter, 7_000, `headers after ${headersAfter.toFixed(0)} ms`)
+      assert.strictEqual(response.status, 200)
+      assert.strictEqual(response.headers.get("content-type"), "text/event-stream")
+      const text = yield* Effect.promise(() => response.text())
+      assert.isAtLeast(performance.now() - started, 7_400, "the answer itself still took the call's time")
+      assert.include(text, ": waiting for the answer")
+      const answer = JSON.parse(text.split("\n").filter((line) => line.startsWith("data: ")).at(-1)!.slice(6))
+      assert.strictEqual(answer.id, 9)
+      assert.isDefined(answer.result)
+    }))
+
   it.effect("a legacy client gets a backend's refusal as the backend's own JSON-RPC error", () =>
     Effect.scoped(Effect.gen(function*() {
       const client = yield* connect("legacy")
