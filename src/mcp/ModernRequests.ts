@@ -40,6 +40,9 @@ const sseHeaders = { "cache-control": "no-cache, no-store, no-transform", "x-acc
 const listenBuffer = 256
 const keepAlive = "15 seconds"
 const keepAliveComment = encoder.encode(": keep-alive\n\n")
+/** An SSE body with a keep-alive comment every `keepAlive` while it is quiet; they end when the body ends. */
+const withKeepAlives = <E, R>(body: Stream.Stream<Uint8Array, E, R>) =>
+  Stream.merge(body, Stream.tick(keepAlive).pipe(Stream.drop(1), Stream.as(keepAliveComment)), { haltStrategy: "left" })
 
 /** A call's answer to one exchange, and its HTTP status when the spec gives it one (a backend's refusal kept). */
 interface Answered {
@@ -492,8 +495,8 @@ export class ModernRequests extends Context.Service<ModernRequests, {
         const body = Stream.succeed(ListenFilter.acknowledged(filter, request.id)).pipe(
           Stream.concat(notifications),
           Stream.map(sseMessage),
-          // The keep-alives never end: the stream ends with its notifications (the hub closed).
-          Stream.merge(Stream.tick(keepAlive).pipe(Stream.drop(1), Stream.as(keepAliveComment)), { haltStrategy: "left" })
+          // Ends with its notifications (the hub closed).
+          withKeepAlives
         )
         return HttpServerResponse.stream(body, { contentType: "text/event-stream", headers: sseHeaders })
       }
@@ -571,7 +574,7 @@ export class ModernRequests extends Context.Service<ModernRequests, {
             piece._tag === "Quiet" ? streamOpening : sseMessage(piece._tag === "Note" ? piece.notification : piece.answered.response)
           ),
           // A long quiet call keeps its connection alive; the keep-alives end with the call.
-          Stream.merge(Stream.tick(keepAlive).pipe(Stream.drop(1), Stream.as(keepAliveComment)), { haltStrategy: "left" })
+          withKeepAlives
         )
         return HttpServerResponse.stream(body, { contentType: "text/event-stream", headers: sseHeaders })
       })
