@@ -12,7 +12,7 @@
  */
 import { createRequire } from "node:module"
 import { dirname, join } from "node:path"
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Effect, Fiber, Option, Stream } from "effect"
 import * as ConfigLoader from "../src/config/ConfigLoader.ts"
 import * as Gateway from "../src/Gateway.ts"

@@ -2,7 +2,7 @@
  * The gateway as a Node service: `npm start [-- --config FILE]`.
  * Loads the config, starts every backend and the HTTP server, and stops them all on SIGINT/SIGTERM.
  */
-import { NodeRuntime } from "@effect/platform-node"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Console, Effect, Layer, Redacted, Runtime } from "effect"
 import { HttpServer } from "effect/http"
 import * as ConfigLoader from "./config/ConfigLoader.ts"

@@ -5,7 +5,8 @@
  * `node bench/servers/bare-server.ts` (port from PORT, default 0 = free); prints `bare server listening on <url>`.
  */
 import { createServer } from "node:http"
-import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Console, Effect, Layer, Runtime } from "effect"
 import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
 

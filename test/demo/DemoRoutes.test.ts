@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { assert, describe, layer } from "@effect/vitest"
 import { Effect, Layer, Logger } from "effect"
 import { HttpClient, HttpRouter } from "effect/http"

@@ -1,6 +1,6 @@
 import * as crypto from "node:crypto"
 import * as net from "node:net"
-import { NodeHttpServer } from "@effect/platform-node"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { Effect, Layer, Schema } from "effect"
 import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
 import * as ConfigLoader from "../../src/config/ConfigLoader.ts"
