@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { closeSync, openSync, readFileSync } from "node:fs"
+import { availableParallelism } from "node:os"
 import { Effect } from "effect"
 import { sleep } from "./Stats.ts"
 
@@ -167,6 +168,12 @@ export class CpuMeter {
     this.#totals.set(row, total)
     return result
   }
+  /** µs of CPU per unit that process `name` used over `row` (undefined if it never ran or used none). */
+  microsPerUnit(row: string, name: string): number | undefined {
+    const total = this.#totals.get(row)
+    const micros = total?.used.get(name)?.micros
+    return total === undefined || micros === undefined || micros <= 0 ? undefined : micros / total.units
+  }
   /**
    * One line per row: for each process that used CPU, µs of CPU and read/write syscalls per unit; and the
    * cores busy over the row.
@@ -181,4 +188,27 @@ export class CpuMeter {
       return `${row.padEnd(28)} ${parts.join(", ")}  (${busy.toFixed(2)} cores busy)`
     })
   }
+}
+
+/**
+ * What a throughput target leaves a relay to spend, from CPU measured in the same run: at `rate` calls/s the
+ * machine's cores give `cores * 1e6 / rate` µs of CPU per call in all, of which the other processes on the path
+ * (the bench client, the backend server) take their measured share. On a 2-core machine they all share the cores,
+ * so a target in req/s is also a budget in µs per call.
+ */
+export const cpuBudgetLine = (options: {
+  readonly target: string
+  readonly rate: number
+  readonly others: ReadonlyArray<readonly [string, number | undefined]>
+  readonly spent: ReadonlyArray<readonly [string, number | undefined]>
+}): string => {
+  const cores = availableParallelism()
+  const all = (cores * 1e6) / options.rate
+  const others = options.others.reduce((sum, [, micros]) => sum + (micros ?? 0), 0)
+  const us = (micros: number | undefined) => (micros === undefined ? "?" : `${micros.toFixed(0)} µs`)
+  return `  CPU budget of ${options.target}: at ${options.rate.toFixed(0)} req/s the ${cores} cores give ${all.toFixed(0)} µs ` +
+    `per call in all; ${options.others.map(([name, micros]) => `${name} ${us(micros)}`).join(" and ")} leave the relay ` +
+    `at most ${(all - others).toFixed(0)} µs (with every core busy all the time). Spent per call: ${
+      options.spent.map(([name, micros]) => `${name} ${us(micros)}`).join(", ")
+    }`
 }

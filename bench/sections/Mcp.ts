@@ -25,7 +25,7 @@ import { Console, Effect } from "effect"
 import * as Fixtures from "../../test/fixtures/Fixtures.ts"
 import { gateway } from "../lib/GatewayProcess.ts"
 import { echoCaller, legacyVersion, makeMcpHttpClient, type McpHttpClient, modernHeaders, openLegacySession } from "../lib/McpHttp.ts"
-import { cleanupLines, CpuMeter, scoped, type Service } from "../lib/Processes.ts"
+import { cleanupLines, CpuMeter, cpuBudgetLine, scoped, type Service } from "../lib/Processes.ts"
 import { descendants, isRunning } from "../lib/ProcessTree.ts"
 import { measure, median, type Result, ratio, row, sleep } from "../lib/Stats.ts"
 import { floorScript, type Settings, token } from "./SessionCalls.ts"
@@ -264,6 +264,19 @@ export const run = (settings: Settings) =>
           ratio(par("legacy").perSecond, par("floor").perSecond)
         }, modern ${ratio(par("modern").perSecond, par("floor").perSecond)} of the floor`
     )
+    const cpuOf = (side: Side, name: string) => cpu.microsPerUnit(`${labels[side]}, 32 in flight`, name)
+    for (const era of ["legacy", "modern"] as const) {
+      yield* Console.log(cpuBudgetLine({
+        target: `the 0.7x target (${era})`,
+        rate: targets.vsBare * par("bare").perSecond,
+        others: [["the bench client", cpuOf(era, "bench client")], ["its server", cpuOf(era, `its server (${era})`)]],
+        spent: [
+          [`gateway (${era})`, cpuOf(era, `gateway (${era})`)],
+          ["floor relay", cpuOf("floor", "floor relay")],
+          ["bare route alone", cpuOf("bare", "bare server")]
+        ]
+      }))
+    }
     yield* Console.log(
       `  per call by process (all rounds, warm-up included): CPU µs (/proc/<pid>/stat, 10 ms ticks), read and write syscalls (/proc/<pid>/io)`
     )

@@ -12,7 +12,7 @@ import { Console, Effect } from "effect"
 import * as Fixtures from "../../test/fixtures/Fixtures.ts"
 import { gateway } from "../lib/GatewayProcess.ts"
 import { type LeanClient, makeClient, stringField } from "../lib/LeanHttp.ts"
-import { CpuMeter, scoped } from "../lib/Processes.ts"
+import { CpuMeter, cpuBudgetLine, scoped } from "../lib/Processes.ts"
 import { descendants } from "../lib/ProcessTree.ts"
 import { measure, median, type Result, ratio, row } from "../lib/Stats.ts"
 
@@ -202,6 +202,19 @@ export const run = (settings: Settings) =>
         ratio(floor32.perSecond, bare32.perSecond)
       } bare; the gateway reaches ${ratio(gw32.perSecond, floor32.perSecond)} of the floor`
     )
+    yield* Console.log(cpuBudgetLine({
+      target: "the 0.7x target",
+      rate: 0.7 * bare32.perSecond,
+      others: [
+        ["the bench client", cpu.microsPerUnit(rows.gw32.label, "bench client")],
+        ["server-everything", cpu.microsPerUnit(rows.gw32.label, "server-everything")]
+      ],
+      spent: [
+        ["gateway", cpu.microsPerUnit(rows.gw32.label, "gateway")],
+        ["floor relay", cpu.microsPerUnit(rows.floor32.label, "floor relay")],
+        ["bare route alone", cpu.microsPerUnit(rows.bare32.label, "bare server")]
+      ]
+    }))
     yield* Console.log(
       `  per call by process (all rounds, warm-up included): CPU µs (/proc/<pid>/stat, 10 ms ticks), read and write syscalls (/proc/<pid>/io)`
     )
