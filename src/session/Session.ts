@@ -6,7 +6,7 @@ import {
   LOG_LEVEL_META_KEY,
   type ServerCapabilities
 } from "@modelcontextprotocol/client"
-import { type Cause, Clock, Deferred, Duration, Effect, Exit, Fiber, FiberSet, Queue, Result, Stream } from "effect"
+import { Clock, Duration, Effect, Exit, Fiber, FiberSet, Result, Stream } from "effect"
 import type { Backend, BackendRequest } from "../backend/Backend.ts"
 import type { BackendError } from "../backend/BackendErrors.ts"
 import * as McpMethods from "../protocol/McpMethods.ts"
@@ -19,8 +19,7 @@ import { AmbiguousMethod, Forbidden } from "../routing/RoutingErrors.ts"
 import * as InputRounds from "./InputRounds.ts"
 import * as ListPages from "./ListPages.ts"
 import { errorCode, localAnswer, outcome } from "./Outcome.ts"
-import { encode, type EncodedEvent, sseFrame } from "./EventEncoding.ts"
-import { ReplayBuffer } from "./ReplayBuffer.ts"
+import * as EventChannel from "./EventChannel.ts"
 import * as Tasks from "./Tasks.ts"
 import { DuplicateRequestId, SessionNotFound, TooManyRequests, UnknownResponse } from "./SessionErrors.ts"
 import type { CloseReason, SessionEvent, Unnumbered } from "./SessionEvent.ts"
@@ -86,27 +85,11 @@ export interface Session {
   readonly isClosed: Effect.Effect<boolean>
 }
 
-
 /** The client capability each backend request needs. */
 const capabilityOf: Partial<Record<string, string>> = {
   "sampling/createMessage": "sampling",
   "elicitation/create": "elicitation",
   "roots/list": "roots"
-}
-
-/**
- * What a stream takes from its queue: an event encoded (at push, once, for replay and SSE alike) and, when it is at
- * hand, the event itself (a replayed one is parsed back only for a stream of events).
- */
-interface Delivery extends EncodedEvent {
-  readonly live?: SessionEvent
-}
-
-/** One GET's end of the session: its own queue (a replaced stream can never take an event meant for the next). */
-interface Outlet {
-  readonly outbox: Queue.Queue<Delivery, Cause.Done>
-  /** The id of the last heartbeat put in `outbox`: it waits there until the stream takes past it. */
-  heartbeatId: number
 }
 
 /** How long a request waits for its session to learn its servers' resources before it is routed anyway. */
@@ -119,18 +102,14 @@ const listChangedRefresh: Partial<Record<string, ReadonlyArray<McpMethods.Broadc
   "notifications/resources/list_changed": ["resources/list", "resources/templates/list"]
 }
 
-
 /**
- * The actor for one client session. Everything it forks lives in the scope it is made in (the manager
- * closes that scope once the session has closed). Its state (the event counter, the replay buffer, the
- * bookkeeping of streams and requests) is touched only in synchronous steps, never across a `yield*`.
+ * The actor for one client session: it routes what the client sends and what its backends say, and its events
+ * reach the client through its EventChannel. Everything it forks lives in the scope it is made in (the manager
+ * closes that scope once the session has closed). Its state (the bookkeeping of requests, names and
+ * subscriptions) is touched only in synchronous steps, never across a `yield*`.
  */
 export const make = Effect.fnUntraced(function*(options: Options) {
-  const max = options.maxPendingEvents
   const idleMillis = Duration.toMillis(Duration.fromInputUnsafe(options.idleTimeout))
-  // Every event is kept here for replay, and `closed` always fits beside `max` undelivered ones.
-  const replay = new ReplayBuffer(max + 1)
-  const closedReason = Deferred.makeUnsafe<CloseReason>()
   const requests = yield* FiberSet.make()
   /** Runs a list refresh in the session's scope, from the synchronous notification path. */
   const runRefresh = yield* FiberSet.makeRuntime<never>()
@@ -140,15 +119,6 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   /** The list methods this session has broadcast: only those are worth refreshing. */
   const learnt = new Set<McpMethods.BroadcastMethod>()
 
-  let lastId = 0
-  /** The highest id a stream has taken for sending: a GET without Last-Event-ID resumes after it. */
-  let lastTaken = 0
-  /** Events emitted while no stream was open, not yet taken by any. */
-  let undelivered = 0
-  let isClosed = false
-  /** The stream that receives live events: the latest GET. Each has its own queue, so a replaced one can */
-  /** never take (and lose) an event meant for its successor. */
-  let current: Outlet | undefined
   let lastActivity = yield* Clock.currentTimeMillis
   let requestCounter = 0
   /** The level the client set with `logging/setLevel`, if any. */
@@ -198,54 +168,14 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 
   const clock = yield* Clock.Clock
   const touch = Effect.sync(() => void (lastActivity = clock.currentTimeMillisUnsafe()))
-
-  const closeNow = (reason: CloseReason) => {
-    if (isClosed) return
-    isClosed = true
-    const event = encode({ id: ++lastId, event: "closed", data: { reason } })
-    replay.push(event)
-    if (current !== undefined) {
-      // Room is certain: emit never fills a queue past `max` events and one heartbeat, its capacity is `max + 2`.
-      Queue.offerUnsafe(current.outbox, event)
-      Queue.endUnsafe(current.outbox)
-    }
-    Deferred.doneUnsafe(closedReason, Exit.succeed(reason))
-  }
-
-  /**
-   * Numbers an event, keeps it for replay and hands it to the open stream. More than `max` events waiting
-   * (in the stream's queue, or with no stream at all) end the session: `overflow`. A heartbeat waiting among
-   * them does not count: heartbeats give way first.
-   */
-  const push = (event: Unnumbered): SessionEvent | undefined => {
-    if (isClosed) return
-    const pending = current === undefined
-      ? undelivered
-      : Queue.sizeUnsafe(current.outbox) - (current.heartbeatId > lastTaken ? 1 : 0)
-    if (pending >= max) {
-      closeNow("overflow")
-      return
-    }
-    const encoded = encode({ id: ++lastId, ...event } as SessionEvent)
-    replay.push(encoded)
-    if (current === undefined) undelivered++
-    else Queue.offerUnsafe(current.outbox, encoded)
-    // What went out: the event, or the error that replaced it if it could not be encoded.
-    return encoded.live
-  }
+  const events = EventChannel.make({
+    maxPendingEvents: options.maxPendingEvents,
+    heartbeatInterval: options.heartbeatInterval,
+    onStreamChange: touch
+  })
+  const { push } = events
+  const closeNow = events.close
   const emit = (event: Unnumbered) => Effect.sync(() => void push(event))
-
-  // Heartbeats belong to an open stream (an idle session holds no timer for them). One is only sent into an empty
-  // queue: a stream with events waiting needs none, so at most one heartbeat is ever queued (it can take one slot
-  // of the bound, never more), and none is replayed.
-  const heartbeats = (stream: Outlet) =>
-    Effect.gen(function*() {
-      yield* Effect.sleep(options.heartbeatInterval)
-      const timestamp = yield* Clock.currentTimeMillis
-      if (isClosed || current !== stream || Queue.sizeUnsafe(stream.outbox) > 0) return
-      stream.heartbeatId = ++lastId
-      Queue.offerUnsafe(stream.outbox, encode({ id: stream.heartbeatId, event: "heartbeat", data: { timestamp } }))
-    }).pipe(Effect.forever)
 
   // Idle expiry: no stream and no request (none sent, none in flight) for `idleTimeout`. One fiber sleeps until
   // the next possible moment.
@@ -253,7 +183,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     for (;;) {
       const now = yield* Clock.currentTimeMillis
       const due = lastActivity + idleMillis
-      const busy = current !== undefined || byClientId.size > awaitingClient.size
+      const busy = events.hasStream() || byClientId.size > awaitingClient.size
       if (!busy && now >= due) return closeNow("expired")
       yield* Effect.sleep(busy ? idleMillis : due - now)
     }
@@ -264,7 +194,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   for (const [serverId, backend] of options.backends) {
     yield* backend.attachRequests(options.id, (request) => {
       // The backend is answered with an error at once: the session is gone, or its client cannot answer this.
-      if (isClosed || !canAnswer(request.request.method)) return false
+      if (events.isClosed() || !canAnswer(request.request.method)) return false
       const id = `${serverId}:${++askedCounter}`
       asked.set(id, request)
       const sent = push({ event: "request", data: { server_id: serverId, request: { ...request.request, id } } })
@@ -562,7 +492,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       // without listing first): the session learns its servers' resources once, before anything is decided here.
       if (needsResources(message)) yield* learnResources
       // A message that raced a DELETE: the session is gone, and nothing may be started for it any more.
-      if (isClosed) return yield* new SessionNotFound({ sessionId: options.id })
+      if (events.isClosed()) return yield* new SessionNotFound({ sessionId: options.id })
       yield* touch
       if (!("method" in message)) return yield* answer(message)
       if (!("id" in message)) {
@@ -572,7 +502,9 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         return { request_id: null }
       }
       if (byClientId.has(message.id)) return yield* new DuplicateRequestId({ id: message.id })
-      if (byClientId.size >= max) return yield* new TooManyRequests({ limit: max })
+      if (byClientId.size >= options.maxPendingEvents) {
+        return yield* new TooManyRequests({ limit: options.maxPendingEvents })
+      }
       // The log level the client set travels on each request: a modern-era server has no `logging/setLevel`.
       if (message.method === "logging/setLevel" && typeof message.params?.["level"] === "string") logLevel = message.params["level"]
       const requestId = String(++requestCounter)
@@ -756,56 +688,6 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       return { request_id: requestId }
     })
 
-  /** One GET's deliveries: what it missed after `lastEventId` (or after what a stream last took), then live. */
-  const deliveries = (lastEventId: number | undefined): Stream.Stream<Delivery> =>
-    Stream.unwrap(Effect.gen(function*() {
-      const outbox = yield* Queue.bounded<Delivery, Cause.Done>(max + 2)
-      const mine: Outlet = { outbox, heartbeatId: 0 }
-      // From here to the return nothing yields: the switch to the new stream is one step.
-      const from = lastEventId ?? lastTaken
-      const missed = replay.since(from, lastId)
-      if (isClosed) Queue.endUnsafe(outbox)
-      else {
-        // A second GET takes over: the stream before it ends after what it already holds.
-        if (current !== undefined) Queue.endUnsafe(current.outbox)
-        current = mine
-        undelivered = 0
-      }
-      yield* Effect.addFinalizer(() =>
-        Effect.andThen(Effect.sync(() => void (current === mine && (current = undefined))), touch)
-      )
-      yield* Effect.forkScoped(heartbeats(mine))
-      yield* touch
-      // The gap is said first. Its id is that of the last event lost for good: above what the client has,
-      // below everything it gets next, so ids still increase along the stream and a later resume from it
-      // replays exactly what follows.
-      const gap: ReadonlyArray<Delivery> = missed.lostUpTo === undefined ? [] : [encode({
-        id: missed.lostUpTo,
-        event: "error",
-        data: {
-          error: {
-            code: "events_lost",
-            message: `events after ${from} up to ${missed.lostUpTo} are no longer kept and cannot be replayed`
-          }
-        }
-      })]
-      // Chunk by chunk (ids increase along a stream, so the last one is the highest): per event it cost a flood.
-      const taken = <Events extends ReadonlyArray<Delivery>>(events: Events): Events => {
-        const last = events.at(-1)
-        if (last !== undefined && last.id > lastTaken) lastTaken = last.id
-        return events
-      }
-      return Stream.fromIterable([...gap, ...missed.events]).pipe(
-        Stream.concat(Stream.fromQueue(outbox)),
-        Stream.mapArray(taken)
-      )
-    }))
-
-  const stream = (lastEventId: number | undefined): Stream.Stream<SessionEvent> =>
-    Stream.map(deliveries(lastEventId), (d) => d.live ?? ({ id: d.id, event: d.event, data: JSON.parse(d.json) } as SessionEvent))
-
-  const frames = (lastEventId: number | undefined): Stream.Stream<string> => Stream.map(deliveries(lastEventId), sseFrame)
-
   // A backend still starting (the gateway just started, or it is coming back) gets a moment to settle, so
   // that a new session reports what it can use rather than a transient state.
   const servers = Effect.forEach([...options.backends], ([id, backend]) =>
@@ -827,11 +709,11 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     id: options.id,
     clientId: options.client.id,
     servers,
-    stream,
-    frames,
+    stream: events.stream,
+    frames: events.frames,
     submit,
     close: (reason) => Effect.sync(() => closeNow(reason)),
-    isClosed: Effect.sync(() => isClosed),
-    closed: Deferred.await(closedReason)
+    isClosed: Effect.sync(events.isClosed),
+    closed: events.closed
   } satisfies Session as Session
 })
