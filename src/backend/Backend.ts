@@ -39,9 +39,9 @@ import * as Connection from "./Connection.ts"
 import { EraCache } from "./EraCache.ts"
 import { clientCapabilities, clientInfo } from "./GatewayIdentity.ts"
 import * as InFlight from "./InFlight.ts"
-import * as McpMethods from "../protocol/McpMethods.ts"
-import * as ParamHeaders from "../protocol/ParamHeaders.ts"
-import { redactor } from "./Redaction.ts"
+import * as ParamTools from "./ParamTools.ts"
+import { redactor, secretsOf } from "./Redaction.ts"
+import { refusalOf } from "./Refusal.ts"
 import * as ResourceHolders from "./ResourceHolders.ts"
 import type { GroupTracker } from "./Watchdog.ts"
 
@@ -192,25 +192,11 @@ interface Live {
   readonly post: (message: JSONRPCMessage, onFailure?: (error: unknown) => void) => void
   /** A modern-era server's open `subscriptions/listen` stream: how to end it. */
   stopListening: (() => void) | undefined
-  /** A modern-era HTTP server's tools that mirror arguments into `Mcp-Param-*` headers (see `withParamHeaders`). */
-  paramTools: ParamTools
+  /** A modern-era HTTP server's tools that mirror arguments into `Mcp-Param-*` headers. */
+  readonly paramTools: ParamTools.ParamTools
   /** Set once the connection has ended. */
   closed: boolean
 }
-
-/**
- * What the gateway knows of a modern-era HTTP server's `x-mcp-header` declarations (SEP-2243): nothing yet (or
- * its tool list changed since), a listing in progress (with the calls waiting for it), or each tool's scan.
- */
-type ParamTools =
-  | { readonly _tag: "Unknown" }
-  | { readonly _tag: "Learning"; readonly waiting: Array<(tools: ReadonlyMap<string, ParamHeaders.Scan>) => void> }
-  | {
-    readonly _tag: "Known"
-    readonly tools: ReadonlyMap<string, ParamHeaders.Scan>
-    /** Names called that were not listed: each made the tools be listed again once (added without list_changed). */
-    readonly missed: ReadonlySet<string>
-  }
 
 interface State {
   readonly health: Health
@@ -225,43 +211,6 @@ const isSessionLost = (error: unknown, live: Live) =>
   error instanceof SdkHttpError &&
   live.connection.transport.sessionId !== undefined &&
   (error.data.status === 404 || (error.data.status === 400 && /session/i.test(String(error.data.text ?? error.message))))
-
-/** How deep a refusal's `data` is kept: a backend's body is not the gateway's to trust (a deep one overflowed the stack). */
-const maxDataDepth = 16
-
-/** Every string in a JSON value, keys included, redacted; what lies deeper than `maxDataDepth` is dropped. */
-const redactAll = (value: unknown, redact: (text: string) => string, depth = 0): unknown =>
-  depth > maxDataDepth
-    ? undefined
-    : typeof value === "string"
-    ? redact(value)
-    : Array.isArray(value)
-    ? value.map((item) => redactAll(item, redact, depth + 1))
-    : typeof value === "object" && value !== null
-    ? Object.fromEntries(Object.entries(value).map(([key, item]) => [redact(key), redactAll(item, redact, depth + 1)]))
-    : value
-
-/**
- * A 400 or 404 from an HTTP backend, with the JSON-RPC error in its body if there is one (redacted: a server may
- * echo a header the gateway sent it).
- */
-const refusalOf = (error: unknown, redact: (text: string) => string) => {
-  if (!(error instanceof SdkHttpError) || (error.data.status !== 400 && error.data.status !== 404)) return {}
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(String(error.data.text ?? ""))
-  } catch {
-    parsed = undefined
-  }
-  const body = typeof parsed === "object" && parsed !== null
-    ? (parsed as { error?: { code?: unknown; message?: unknown; data?: unknown } }).error
-    : undefined
-  // The error's `data` says what the client must know (the capabilities it lacks, the versions spoken): kept, redacted.
-  const jsonRpc = typeof body?.code === "number" && typeof body.message === "string"
-    ? { error: { code: body.code, message: redact(body.message), ...(body.data === undefined ? {} : { data: redactAll(body.data, redact) }) } }
-    : {}
-  return { refusal: { status: error.data.status, ...jsonRpc } }
-}
 
 /** The list changes a modern-era server can tell of (from its capabilities), as a listen filter. */
 const listenFilter = (capabilities: ServerCapabilities) => ({
@@ -289,18 +238,6 @@ const cancellation = (requestId: number, reason: string): JSONRPCNotification =>
   method: "notifications/cancelled",
   params: { requestId, reason }
 })
-
-/** Values the gateway hands the backend that must never be logged or shown: env values, header values. */
-const secretsOf = (endpoint: Connection.Endpoint): ReadonlyArray<string> => {
-  if (endpoint.kind === "stdio") return Object.values(endpoint.env)
-  const url = new URL(endpoint.url)
-  return [
-    ...Object.values(endpoint.headers).flatMap((value) => [value, ...value.split(/\s+/)]),
-    url.username,
-    url.password,
-    ...url.searchParams.values()
-  ]
-}
 
 /** A notification stream's buffer: the bound only guards memory against a reader that is starved. */
 const streamCapacity = 16_384
@@ -362,7 +299,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       const notification = withoutSubscriptionId(message)
       // Its tools changed: their header declarations are learnt again at the next call.
       if (current !== undefined && notification.method === "notifications/tools/list_changed") {
-        current.paramTools = { _tag: "Unknown" }
+        current.paramTools.forget()
       }
       const owner = notification.method !== "notifications/message"
         ? undefined
@@ -521,7 +458,14 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       inFlight,
       post: (message, onFailure) => void connection.transport.send(message).catch((error) => onFailure?.(error)),
       stopListening: undefined,
-      paramTools: { _tag: "Unknown" },
+      paramTools: ParamTools.make((cursor, done) =>
+        void dispatchOn(
+          self,
+          { jsonrpc: "2.0", id: "param-headers", method: "tools/list", ...(cursor === undefined ? {} : { params: { cursor } }) },
+          requestTimeout,
+          done
+        )
+      ),
       closed: false
     }
     live = self
@@ -692,12 +636,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     }
   }
 
-  /**
-   * Calls `send` with the `Mcp-Param-*` headers a `tools/call` to a modern-era HTTP server must carry (SEP-2243: the
-   * server rejects the call without them), whichever era the gateway's client speaks: the values come from the
-   * call's arguments, as the tool's schema declares them. The declarations are the server's own, learnt by listing
-   * its tools once (again after it says they changed) while the first calls wait. Anything else is sent at once.
-   */
+  /** A `tools/call` to a modern-era HTTP server goes with its `Mcp-Param-*` headers; anything else is sent at once. */
   const withParamHeaders = (
     live: Live,
     request: JSONRPCRequest,
@@ -706,46 +645,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     if (request.method !== "tools/call" || live.connection.info.era !== "modern" || endpoint.kind !== "streamable-http") {
       return send(undefined)
     }
-    // As the SDK's Client does: a tool whose declarations break the spec's rules gets no header.
-    const sendFor = (tools: ReadonlyMap<string, ParamHeaders.Scan>) => {
-      const found = tools.get(String(request.params?.["name"]))
-      send(found?.valid === true ? ParamHeaders.headersFor(found.declarations, request.params?.["arguments"]) : undefined)
-    }
-    const name = String(request.params?.["name"])
-    const known = live.paramTools
-    if (known._tag === "Learning") return void known.waiting.push(sendFor)
-    if (known._tag === "Known" && (known.tools.has(name) || known.missed.has(name))) return sendFor(known.tools)
-    // Not listed yet, or a tool the last listing lacked: a server may add one without saying so (no list_changed).
-    const missed = known._tag === "Known" ? new Set([...known.missed, name]) : new Set<string>()
-    const learning = { _tag: "Learning" as const, waiting: [sendFor] }
-    live.paramTools = learning
-    learnParamTools(live, undefined, 0, new Map(), (tools, complete) => {
-      // A failed listing is tried again by the next call; one overtaken by a list change is not kept.
-      if (live.paramTools === learning) live.paramTools = complete ? { _tag: "Known", tools, missed } : { _tag: "Unknown" }
-      for (const waiting of learning.waiting) waiting(tools)
-    })
+    live.paramTools.withHeaders(String(request.params?.["name"]), request.params?.["arguments"], send)
   }
-
-  /** Lists a server's tools, page after page (as many as a list broadcast follows), gathering their header declarations. */
-  const learnParamTools = (
-    live: Live,
-    cursor: string | undefined,
-    page: number,
-    tools: Map<string, ParamHeaders.Scan>,
-    done: (tools: ReadonlyMap<string, ParamHeaders.Scan>, complete: boolean) => void
-  ): void =>
-    void dispatchOn(
-      live,
-      { jsonrpc: "2.0", id: "param-headers", method: "tools/list", ...(cursor === undefined ? {} : { params: { cursor } }) },
-      requestTimeout,
-      (exit) => {
-        if (Exit.isFailure(exit) || !("result" in exit.value)) return done(tools, false)
-        for (const [name, scan] of ParamHeaders.ofTools(exit.value.result["tools"])) tools.set(name, scan)
-        const next = exit.value.result["nextCursor"]
-        if (typeof next === "string" && page + 1 < McpMethods.maxListPages) learnParamTools(live, next, page + 1, tools, done)
-        else done(tools, true)
-      }
-    )
 
   const requestOn = (live: Live, request: JSONRPCRequest, timeout: Duration.Duration, owner?: string) =>
     Effect.callback<JSONRPCResponse, RequestFailure | RequestTimedOut>((resume) => {

@@ -1,3 +1,5 @@
+import type * as Connection from "./Connection.ts"
+
 /**
  * Removes secrets from text a backend prints (its stderr) before the gateway logs it.
  *
@@ -12,4 +14,16 @@ export const redactor = (secretValues: Iterable<string>): ((text: string) => str
     for (const secret of secrets) out = out.split(secret).join("[redacted]")
     return out.replace(/(bearer\s+)[A-Za-z0-9._~+/=-]{6,}/gi, "$1[redacted]")
   }
+}
+
+/** Values the gateway hands the backend that must never be logged or shown: env values, header values. */
+export const secretsOf = (endpoint: Connection.Endpoint): ReadonlyArray<string> => {
+  if (endpoint.kind === "stdio") return Object.values(endpoint.env)
+  const url = new URL(endpoint.url)
+  return [
+    ...Object.values(endpoint.headers).flatMap((value) => [value, ...value.split(/\s+/)]),
+    url.username,
+    url.password,
+    ...url.searchParams.values()
+  ]
 }

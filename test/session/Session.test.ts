@@ -200,6 +200,25 @@ describe("Session (virtual time)", () => {
       assert.strictEqual(response.data.response.id, 42)
     }).pipe(Effect.provide(layers)))
 
+  it.effect("an answer too deeply nested to print reaches its client as an error event for its request; the session goes on", () =>
+    Effect.gen(function*() {
+      const backend = yield* fixtureBackend()
+      const session = yield* makeSession(new Map([["fx", backend]]))
+      const events = yield* collect(session.stream(undefined), 2)
+      const deep = yield* session.submit(call(1, "deep", { depth: 200_000 }))
+      const next = yield* session.submit(call(2, "echo", { text: "still here" }))
+      const [first, second] = yield* Fiber.join(events).pipe(TestClock.withLive)
+      assert.strictEqual(first?.event, "error")
+      if (first?.event !== "error") return
+      assert.strictEqual(first.data.request_id, deep.request_id)
+      assert.strictEqual(first.data.server_id, "fx")
+      assert.strictEqual(first.data.error.code, "internal_error")
+      assert.strictEqual(second?.event, "response")
+      if (second?.event !== "response") return
+      assert.strictEqual(second.data.request_id, next.request_id)
+      assert.deepStrictEqual(second.data.response.result, { content: [{ type: "text", text: "still here" }] })
+    }).pipe(Effect.provide(layers)))
+
   it.effect("a client that does not read: heartbeats go first, then the session ends with `closed { overflow }`", () =>
     Effect.gen(function*() {
       const session = yield* makeSession(new Map(), { maxPendingEvents: 5, heartbeatInterval: "1 second" })
