@@ -216,7 +216,7 @@ describe("Session (virtual time)", () => {
       assert.strictEqual(second?.event, "response")
       if (second?.event !== "response") return
       assert.strictEqual(second.data.request_id, next.request_id)
-      assert.deepStrictEqual(second.data.response.result, { content: [{ type: "text", text: "still here" }] })
+      assert.deepStrictEqual(second.data.response, { jsonrpc: "2.0", id: 2, result: { content: [{ type: "text", text: "still here" }] } })
     }).pipe(Effect.provide(layers)))
 
   it.effect("a client that does not read: heartbeats go first, then the session ends with `closed { overflow }`", () =>
