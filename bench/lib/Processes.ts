@@ -172,7 +172,8 @@ export class CpuMeter {
   microsPerUnit(row: string, name: string): number | undefined {
     const total = this.#totals.get(row)
     const micros = total?.used.get(name)?.micros
-    return total === undefined || micros === undefined || micros <= 0 ? undefined : micros / total.units
+    // NaN when /proc could not be read (a process that never ran).
+    return total === undefined || micros === undefined || !(micros > 0) ? undefined : micros / total.units
   }
   /**
    * One line per row: for each process that used CPU, µs of CPU and read/write syscalls per unit; and the
@@ -204,11 +205,14 @@ export const cpuBudgetLine = (options: {
 }): string => {
   const cores = availableParallelism()
   const all = (cores * 1e6) / options.rate
-  const others = options.others.reduce((sum, [, micros]) => sum + (micros ?? 0), 0)
+  const others = options.others.reduce<number | undefined>(
+    (sum, [, micros]) => (sum === undefined || micros === undefined ? undefined : sum + micros),
+    0
+  )
   const us = (micros: number | undefined) => (micros === undefined ? "?" : `${micros.toFixed(0)} µs`)
   return `  CPU budget of ${options.target}: at ${options.rate.toFixed(0)} req/s the ${cores} cores give ${all.toFixed(0)} µs ` +
     `per call in all; ${options.others.map(([name, micros]) => `${name} ${us(micros)}`).join(" and ")} leave the relay ` +
-    `at most ${(all - others).toFixed(0)} µs (with every core busy all the time). Spent per call: ${
+    `at most ${us(others === undefined ? undefined : all - others)} (with every core busy all the time). Spent per call: ${
       options.spent.map(([name, micros]) => `${name} ${us(micros)}`).join(", ")
     }`
 }

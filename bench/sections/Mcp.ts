@@ -267,7 +267,7 @@ export const run = (settings: Settings) =>
     const cpuOf = (side: Side, name: string) => cpu.microsPerUnit(`${labels[side]}, 32 in flight`, name)
     for (const era of ["legacy", "modern"] as const) {
       yield* Console.log(cpuBudgetLine({
-        target: `the 0.7x target (${era})`,
+        target: `the ${targets.vsBare}x target (${era})`,
         rate: targets.vsBare * par("bare").perSecond,
         others: [["the bench client", cpuOf(era, "bench client")], ["its server", cpuOf(era, `its server (${era})`)]],
         spent: [

@@ -41,7 +41,7 @@ import { clientCapabilities, clientInfo } from "./GatewayIdentity.ts"
 import * as InFlight from "./InFlight.ts"
 import * as ParamTools from "./ParamTools.ts"
 import { redactor, secretsOf } from "./Redaction.ts"
-import { refusalOf } from "./Refusal.ts"
+import { httpRefusalOf } from "./HttpRefusal.ts"
 import * as ResourceHolders from "./ResourceHolders.ts"
 import type { GroupTracker } from "./Watchdog.ts"
 
@@ -281,9 +281,9 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 
   const failure = (live: Live, method: string, error: unknown): RequestFailure => {
     if (isSessionLost(error, live)) return new SessionLost()
-    let refusal: ReturnType<typeof refusalOf> = {}
+    let refusal: ReturnType<typeof httpRefusalOf> = {}
     try {
-      refusal = refusalOf(error, redact)
+      refusal = httpRefusalOf(error, redact)
     } catch {
       // Whatever a backend's body holds, the request fails with a reason rather than throwing out of a callback.
     }
@@ -458,6 +458,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       inFlight,
       post: (message, onFailure) => void connection.transport.send(message).catch((error) => onFailure?.(error)),
       stopListening: undefined,
+      // Listed only when a call needs the headers, never while `self` is being built.
       paramTools: ParamTools.make((cursor, done) =>
         void dispatchOn(
           self,

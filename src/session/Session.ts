@@ -502,6 +502,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         return { request_id: null }
       }
       if (byClientId.has(message.id)) return yield* new DuplicateRequestId({ id: message.id })
+      // Each request in flight will put at least one event in the queue, so more than it can hold would overflow it.
       if (byClientId.size >= options.maxPendingEvents) {
         return yield* new TooManyRequests({ limit: options.maxPendingEvents })
       }

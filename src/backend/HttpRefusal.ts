@@ -19,7 +19,7 @@ const redactAll = (value: unknown, redact: (text: string) => string, depth = 0):
  * A 400 or 404 from an HTTP backend, with the JSON-RPC error in its body if there is one (redacted: a server may
  * echo a header the gateway sent it).
  */
-export const refusalOf = (error: unknown, redact: (text: string) => string) => {
+export const httpRefusalOf = (error: unknown, redact: (text: string) => string) => {
   if (!(error instanceof SdkHttpError) || (error.data.status !== 400 && error.data.status !== 404)) return {}
   let parsed: unknown
   try {
