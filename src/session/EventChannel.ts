@@ -49,9 +49,16 @@ interface Delivery extends EncodedEvent {
 /** One GET's end of the channel: its own queue (a replaced stream can never take an event meant for the next). */
 interface Outlet {
   readonly outbox: Queue.Queue<Delivery, Cause.Done>
+  /**
+   * Whether it sends events rather than frames: a stream of frames is given only the JSON, so a backlog of a client
+   * that stopped reading holds each event once, as text, not also as the object it was made from.
+   */
+  readonly wantsEvents: boolean
   /** The id of the last heartbeat put in `outbox`: it waits there until the stream takes past it. */
   heartbeatId: number
 }
+
+const withoutEvent = ({ id, event, json }: Delivery): Delivery => ({ id, event, json })
 
 /** Its state is touched only in synchronous steps, never across a `yield*`. */
 export const make = (options: Options): EventChannel => {
@@ -94,7 +101,7 @@ export const make = (options: Options): EventChannel => {
     const encoded = encode({ id: ++lastId, ...event } as SessionEvent)
     replay.push(encoded)
     if (current === undefined) undelivered++
-    else Queue.offerUnsafe(current.outbox, encoded)
+    else Queue.offerUnsafe(current.outbox, current.wantsEvents ? encoded : withoutEvent(encoded))
     return encoded.live
   }
 
@@ -110,10 +117,10 @@ export const make = (options: Options): EventChannel => {
       Queue.offerUnsafe(stream.outbox, encode({ id: stream.heartbeatId, event: "heartbeat", data: { timestamp } }))
     }).pipe(Effect.forever)
 
-  const deliveries = (lastEventId: number | undefined): Stream.Stream<Delivery> =>
+  const deliveries = (lastEventId: number | undefined, wantsEvents: boolean): Stream.Stream<Delivery> =>
     Stream.unwrap(Effect.gen(function*() {
       const outbox = yield* Queue.bounded<Delivery, Cause.Done>(max + 2)
-      const mine: Outlet = { outbox, heartbeatId: 0 }
+      const mine: Outlet = { outbox, wantsEvents, heartbeatId: 0 }
       // From here to the return nothing yields: the switch to the new stream is one step.
       const from = lastEventId ?? lastTaken
       const missed = replay.since(from, lastId)
@@ -161,7 +168,7 @@ export const make = (options: Options): EventChannel => {
     hasStream: () => current !== undefined,
     closed: Deferred.await(closedReason),
     stream: (lastEventId) =>
-      Stream.map(deliveries(lastEventId), (d) => d.live ?? ({ id: d.id, event: d.event, data: JSON.parse(d.json) } as SessionEvent)),
-    frames: (lastEventId) => Stream.map(deliveries(lastEventId), sseFrame)
+      Stream.map(deliveries(lastEventId, true), (d) => d.live ?? ({ id: d.id, event: d.event, data: JSON.parse(d.json) } as SessionEvent)),
+    frames: (lastEventId) => Stream.map(deliveries(lastEventId, false), sseFrame)
   }
 }
