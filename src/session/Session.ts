@@ -404,15 +404,17 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 
 
   /**
-   * `logging/setLevel` (to each server that logs) and `tasks/list` (this session's tasks only, ids namespaced):
-   * one `response` with `server_id: null`, and the servers that failed under `errors`.
+   * `logging/setLevel` (to each of `serverIds` that logs) and `tasks/list` (this session's tasks only, ids
+   * namespaced): one `response` with `server_id: null`, and the servers that failed under `errors`.
    */
-  const toEveryServer = (requestId: string, request: JSONRPCRequest) =>
+  const toServers = (requestId: string, request: JSONRPCRequest, serverIds: ReadonlyArray<string>) =>
     Effect.gen(function*() {
       const errors: Array<{ readonly server_id: string; readonly code: string | number; readonly message: string }> = []
       const listed: Array<unknown> = []
-      yield* Effect.forEach([...options.backends], ([serverId, backend]) =>
+      yield* Effect.forEach(serverIds, (serverId) =>
         Effect.gen(function*() {
+          const backend = options.backends.get(serverId)
+          if (backend === undefined) return
           const info = yield* backend.info
           if (request.method === "logging/setLevel" && info !== undefined && info.capabilities.logging === undefined) return
           const response = yield* backend.request(request, { timeout: options.requestTimeout(serverId) })
@@ -569,12 +571,17 @@ export const make = Effect.fnUntraced(function*(options: Options) {
           toolRoute = { _tag: "Single", serverId: tool.serverId, message: { ...outbound, params: { ...outbound.params, name: tool.name } } }
         }
       }
+      /** Asked of several servers at once, with one merged answer. */
+      const merged = (request: JSONRPCRequest, serverIds: ReadonlyArray<string>) =>
+        Effect.gen(function*() {
+          byClientId.set(message.id, Effect.void)
+          const fiber = yield* FiberSet.run(requests, Effect.ensuring(toServers(requestId, request, serverIds), Effect.sync(forget)))
+          if (byClientId.has(message.id)) byClientId.set(message.id, Fiber.interrupt(fiber))
+          return { request_id: requestId }
+        })
       // Methods about the session as a whole go to each of its servers, with one merged answer.
       if (options.client.namespacing === "on" && (outbound.method === "logging/setLevel" || outbound.method === "tasks/list")) {
-        byClientId.set(message.id, Effect.void)
-        const fiber = yield* FiberSet.run(requests, Effect.ensuring(toEveryServer(requestId, outbound), Effect.sync(forget)))
-        if (byClientId.has(message.id)) byClientId.set(message.id, Fiber.interrupt(fiber))
-        return { request_id: requestId }
+        return yield* merged(outbound, [...options.backends.keys()])
       }
       // An unsubscribe goes where the subscription is, whatever the resource lists say now.
       const uri = outbound.params?.["uri"]
@@ -582,7 +589,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         ? routingClient.servers.find((serverId) => subscribed.has(`${serverId} ${uri}`))
         : undefined
       // tasks/get, tasks/result, tasks/cancel name a task of this session's (another's is Forbidden).
-      const task = tasks.route(outbound)
+      let task = tasks.route(outbound)
       if (task?._tag === "NotOwned") return yield* new Forbidden({ serverId: task.serverId })
       const route: Result.Result<Router.Route, AmbiguousMethod | Forbidden> = toolRoute !== undefined
         ? Result.succeed(toolRoute)
@@ -592,7 +599,18 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         ? Result.succeed({ _tag: "Single", serverId: holder, message: outbound })
         : Router.resolve(outbound, routingClient, names, resources)
       if (route._tag === "Failure") return yield* Effect.fail(route.failure)
-      const target = route.success
+      let target = route.success
+      // A task method named through its server (`<server>__tasks/get`, or any method with namespacing off) is held to
+      // the same rule as the plain form: a backend's tasks are every session's on it, so only this session's are
+      // reached, by the ids it was given, and only they are listed.
+      if (target._tag === "Single" && task === undefined && Tasks.isTaskMethod(target.message.method)) {
+        const routed = target.message as JSONRPCRequest
+        if (routed.method === "tasks/list") return yield* merged(routed, [target.serverId])
+        const own = tasks.route(routed)
+        if (own?._tag !== "Owned" || own.serverId !== target.serverId) return yield* new Forbidden({ serverId: target.serverId })
+        task = own
+        target = { _tag: "Single", serverId: own.serverId, message: own.message }
+      }
       // A tool addressed by a namespaced method (`<server>__tools/call`) is held to the same rule.
       if (
         toolbox !== undefined && toolRoute === undefined && target._tag === "Single" &&

@@ -4,6 +4,9 @@ import * as Namespacing from "../protocol/Namespacing.ts"
 /** The task methods a client calls with a `taskId` (MCP 2025-11-25 tasks). */
 const taskMethods = new Set(["tasks/get", "tasks/result", "tasks/cancel"])
 
+/** Whether a method is about tasks (those with a `taskId`, and `tasks/list`). */
+export const isTaskMethod = (method: string) => taskMethods.has(method) || method === "tasks/list"
+
 /** How many status notifications a session holds for tasks it is still waiting to learn the ids of. */
 const maxEarly = 100
 

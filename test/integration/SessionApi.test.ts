@@ -400,12 +400,13 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
       assert.strictEqual(refused.status, 403)
 
       // tasks/list merges the servers' lists, showing each session only its own tasks.
-      const listOf = (session: Created) =>
+      const listOf = (session: Created, method = "tasks/list", params?: unknown) =>
         Effect.gen(function*() {
-          yield* post(session, { jsonrpc: "2.0", id: "list", method: "tasks/list" })
+          const id = `${method} ${JSON.stringify(params)}`
+          yield* post(session, { jsonrpc: "2.0", id, method, ...(params === undefined ? {} : { params }) })
           const replay = yield* events(session.stream_url, alice, 0)
           const found = yield* replay.events.pipe(
-            Stream.filter((e) => e.event === "response" && e.data.response.id === "list"),
+            Stream.filter((e) => e.event === "response" && e.data.response.id === id),
             Stream.runHead,
             Effect.timeout("10 seconds")
           )
@@ -416,6 +417,20 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
       assert.include(mineListed?.response.result.tasks.map((t: { taskId: string }) => t.taskId), taskId)
       const otherListed = yield* listOf(other)
       assert.deepStrictEqual(otherListed?.response.result.tasks, [])
+
+      // The same rules through the method-namespaced form: a backend's tasks are every session's on it.
+      assert.deepStrictEqual((yield* listOf(other, "everything__tasks/list"))?.response.result.tasks, [])
+      const backendId = taskId.slice("everything__".length)
+      for (const params of [{ taskId }, { taskId: backendId }]) {
+        for (const method of ["everything__tasks/get", "everything__tasks/result", "everything__tasks/cancel"]) {
+          const refusedAgain = yield* post(other, { jsonrpc: "2.0", id: `${method} ${params.taskId}`, method, params })
+          assert.strictEqual(refusedAgain.status, 403, `${method} ${params.taskId}`)
+        }
+      }
+      assert.strictEqual((yield* post(mine, { jsonrpc: "2.0", id: "raw", method: "everything__tasks/get", params: { taskId: backendId } })).status, 403)
+      const viaServer = yield* listOf(mine, "everything__tasks/get", { taskId })
+      assert.strictEqual(viaServer?.response.result.taskId, taskId)
+      assert.include((yield* listOf(mine, "everything__tasks/list"))?.response.result.tasks.map((t: { taskId: string }) => t.taskId), taskId)
 
       // logging/setLevel goes to every server of the session that logs.
       yield* post(mine, { jsonrpc: "2.0", id: "level", method: "logging/setLevel", params: { level: "error" } })
