@@ -523,7 +523,13 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         ...message,
         params: { ...message.params, _meta: { ...message.params?._meta, ...meta } }
       }
+      /** The ids of the questions an `input_required` round asked the client for this request (see onAnswer). */
+      const questionIds: Array<string> = []
+      let ended = false
       const forget = () => {
+        ended = true
+        // Questions of a call that is over (answered, cancelled, its session closed) are no one's to answer now.
+        for (const id of questionIds) asked.delete(id)
         byClientId.delete(message.id)
         awaitingClient.delete(message.id)
         // The session was busy until now: its idle time starts when its last request ends.
@@ -654,6 +660,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
               exit.value.result["resultType"] === "input_required"
             ) {
               const round = InputRounds.open(exit.value.result, (inputResponses, requestState) => {
+                // A call cancelled, or a session closed, while its client had the questions is not sent again.
+                if (ended || events.isClosed()) return Effect.void
                 awaitingClient.delete(message.id)
                 const params = { ...target.message.params, inputResponses, ...(requestState === undefined ? {} : { requestState }) }
                 // The retry is the call now: cancelling the client's request (or closing the session) stops it.
@@ -669,6 +677,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
                   const id = `${target.serverId}:${++askedCounter}`
                   const request: JSONRPCRequest = { jsonrpc: "2.0", id, method, params }
                   asked.set(id, { serverId: target.serverId, request, respond: (response) => round.answer(key, response) })
+                  questionIds.push(id)
                   push({ event: "request", data: { server_id: target.serverId, request } })
                 }
                 return

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Fiber, Layer, Stream } from "effect"
+import { Deferred, Duration, Effect, Exit, Fiber, Layer, Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import type { JSONRPCRequest } from "@modelcontextprotocol/client"
 import * as Backend from "../../src/backend/Backend.ts"
@@ -149,6 +149,52 @@ describe("Session (virtual time)", () => {
       assert.isUndefined(waiting.pollUnsafe())
       yield* TestClock.adjust("1 minute")
       assert.strictEqual(yield* Fiber.join(waiting), "expired")
+    }).pipe(Effect.provide(layers)))
+
+  it.effect("a question of input_required left unanswered is not answered for the client: closing or cancelling sends no retry", () =>
+    Effect.gen(function*() {
+      const backend = yield* fixtureBackend([Fixtures.modernServer, "--modern-only"])
+      const confirmations = backend.request({ jsonrpc: "2.0", id: "n", method: "tools/call", params: { name: "confirmations" } }).pipe(
+        Effect.map((response) => "result" in response ? (response.result["content"] as Array<{ text: string }>)[0]?.text : undefined)
+      )
+      const asked = (session: Session.Session, id: number) =>
+        Effect.gen(function*() {
+          const question = yield* session.stream(undefined).pipe(
+            Stream.filter((e) => e.event === "request"),
+            Stream.runHead,
+            Effect.forkChild({ startImmediately: true })
+          )
+          yield* session.submit(call(id, "confirm", {}))
+          const event = yield* Fiber.join(question).pipe(TestClock.withLive)
+          return event._tag === "Some" && event.value.event === "request" ? event.value.data.request : undefined
+        })
+
+      // The session closes (DELETE, expiry) while its client has the question.
+      const closing = yield* Scope.make()
+      const first = yield* makeSession(new Map([["fx", backend]])).pipe(Scope.provide(closing))
+      assert.isDefined(yield* asked(first, 1))
+      yield* first.close("client")
+      yield* Scope.close(closing, Exit.void)
+
+      // The client cancels its call, then answers the question anyway.
+      const second = yield* makeSession(new Map([["fx", backend]]))
+      const question = yield* asked(second, 2)
+      yield* second.submit({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 2 } })
+      const late = yield* second.submit({ jsonrpc: "2.0", id: question!.id, result: { action: "accept", content: { ok: true } } }).pipe(Effect.flip)
+      assert.strictEqual(late._tag, "UnknownResponse")
+
+      assert.strictEqual(yield* confirmations.pipe(TestClock.withLive), "0")
+      // The same call answered is retried (so the count does move).
+      const third = yield* makeSession(new Map([["fx", backend]]))
+      const answering = yield* asked(third, 3)
+      const answered = yield* third.stream(undefined).pipe(
+        Stream.filter((e) => e.event === "response"),
+        Stream.runHead,
+        Effect.forkChild({ startImmediately: true })
+      )
+      yield* third.submit({ jsonrpc: "2.0", id: answering!.id, result: { action: "accept", content: { ok: true } } })
+      yield* Fiber.join(answered).pipe(TestClock.withLive)
+      assert.strictEqual(yield* confirmations.pipe(TestClock.withLive), "1")
     }).pipe(Effect.provide(layers)))
 
   it.effect("a heartbeat waiting in a stalled stream's queue does not count toward maxPendingEvents", () =>
