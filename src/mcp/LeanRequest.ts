@@ -25,13 +25,16 @@ const isLegacyMeta = (meta: unknown): boolean => {
     (related === undefined || (isPlainObject(related) && typeof related["taskId"] === "string"))
 }
 
+/** What a request without `MCP-Protocol-Version` speaks: the spec has servers assume the first revision with it. */
+const assumedVersion = "2025-03-26"
+
 /**
- * Whether `body`, POSTed with `MCP-Protocol-Version: version`, is a request (not `initialize`) that the SDK would
- * route to the legacy era as it is.
+ * Whether `body`, POSTed with `MCP-Protocol-Version: version` (or without it, as 2025-03-26 clients do), is a request
+ * (not `initialize`) that the SDK would route to the legacy era as it is.
  */
 export const isLegacyRequest = (body: unknown, version: string | undefined): body is JSONRPCRequest => {
-  if (!isPlainObject(body) || version === undefined) return false
-  if (!(ServerIdentity.legacyVersions as ReadonlyArray<string>).includes(version)) return false
+  if (!isPlainObject(body)) return false
+  if (!(ServerIdentity.legacyVersions as ReadonlyArray<string>).includes(version ?? assumedVersion)) return false
   for (const key in body) if (!requestKeys.has(key)) return false
   if (body["jsonrpc"] !== "2.0" || typeof body["method"] !== "string" || body["method"] === "initialize") return false
   if (!isRequestId(body["id"])) return false
