@@ -557,12 +557,13 @@ export class ModernRequests extends Context.Service<ModernRequests, {
 
         // Progress and log messages as they come, then the answer. The stream's scope is the request's: the call is
         // cancelled when the client closes its stream.
+        // Bounded: past `maxPendingEvents` waiting for a client that is not reading, progress and log messages are
+        // dropped (as a listen stream drops notifications), and the answer waits for room, never dropped.
         const messages = Stream.callback<Streamed>((queue) =>
           call(hub.success, request, (notification) => void Queue.offerUnsafe(queue, { _tag: "Note", notification })).pipe(
             Effect.flatMap((answered) => Queue.offer(queue, { _tag: "Answer", answered })),
             Effect.andThen(Queue.end(queue))
-          )
-        )
+          ), { bufferSize: config.streaming.maxPendingEvents, strategy: "suspend" })
         const quiet: Stream.Stream<Streamed> = Stream.fromEffect(Effect.as(Effect.sleep(quietCommit), { _tag: "Quiet" } as const))
         const [first, rest] = yield* Stream.peel(Stream.merge(messages, quiet, { haltStrategy: "left" }), Sink.head<Streamed>())
         // An answer that comes first (a backend's refusal among them) is plain JSON, under the status it deserves:

@@ -86,3 +86,57 @@ for (const version of ["2025-11-25", undefined]) {
       }))
   })
 }
+
+// A modern client's streamed call (it asked for logs): no session to close, so what a client that stops reading would
+// pile up is bounded instead. Its progress and log messages past `maxPendingEvents` are dropped; its answer is not.
+layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("/mcp modern streamed calls", (it) => {
+  it.effect("a client that stops reading a streamed call loses log messages past the bound, never the answer", () =>
+    Effect.gen(function*() {
+      const url = yield* serverUrl("/mcp")
+      const meta = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientInfo": { name: "slow", version: "1" },
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/logLevel": "debug"
+      }
+      const count = 12_000
+      // 4 KB log messages at 2,000 a second: the client reads nothing for 3 s (24 MB sent, far past the socket's
+      // buffers), then everything.
+      const body = yield* Effect.promise(() =>
+        new Promise<string>((resolve, reject) => {
+          const req = httpRequest(url, {
+            method: "POST",
+            headers: {
+              "content-type": "application/json",
+              accept: "application/json, text/event-stream",
+              authorization: `Bearer ${token}`,
+              "mcp-protocol-version": "2026-07-28",
+              "mcp-method": "tools/call",
+              "mcp-name": "fixture__flood"
+            }
+          }, (res) => {
+            res.pause()
+            const chunks: Array<Buffer> = []
+            res.on("data", (chunk: Buffer) => chunks.push(chunk))
+            res.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")))
+            res.on("error", reject)
+            setTimeout(() => res.resume(), 3_000)
+          })
+          req.on("error", reject)
+          req.end(JSON.stringify({
+            jsonrpc: "2.0",
+            id: 2,
+            method: "tools/call",
+            params: { name: "fixture__flood", arguments: { count, size: 4000, rate: 2000 }, _meta: meta }
+          }))
+        })
+      )
+      const messages = body.split("\n").filter((line) => line.startsWith("data: ")).map((line) => JSON.parse(line.slice(6)))
+      const logs = messages.filter((m) => m.method === "notifications/message")
+      const answer = messages.at(-1)
+      assert.strictEqual(answer?.id, 2)
+      assert.match(answer?.result.content[0].text, new RegExp(`^flooded ${count} `))
+      assert.isAbove(logs.length, 0)
+      assert.isBelow(logs.length, count, "a client that was not reading had log messages dropped")
+    }))
+})
