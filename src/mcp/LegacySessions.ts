@@ -73,6 +73,11 @@ interface LeanAnswer {
   readonly messages: Queue.Queue<readonly [EventId, JSONRPCMessage], Cause.Done>
   /** Completed to stop the stream writing the answer: a resumed stream takes over from it. */
   reader: Deferred.Deferred<void> | undefined
+  /**
+   * Whether anything will read `messages`: the POST waiting for its first message, a stream, or a resume being
+   * replayed. With none (the client dropped its stream), messages are only stored, for a resume to replay.
+   */
+  read: boolean
 }
 
 const isAnswer = (message: JSONRPCMessage): boolean => !("method" in message)
@@ -120,6 +125,13 @@ export class LegacySessions extends Context.Service<LegacySessions, {
       const send = (mcp: McpSession, message: JSONRPCMessage, relatedRequestId?: RequestId): Effect.Effect<void> => {
         const lean = relatedRequestId === undefined ? undefined : mcp.leanAnswers.get(relatedRequestId)
         if (lean !== undefined) {
+          // A client that dropped its answer stream may resume it: the store keeps what it missed, answer included,
+          // and nothing is held for it beyond that (its answer ends the request here).
+          if (!lean.read) {
+            mcp.eventStore.store(lean.streamId, message)
+            if (isAnswer(message)) forgetLean(mcp, lean)
+            return Effect.void
+          }
           // A client that stops reading an answer stream is closed like a slow session stream: `overflow`, never
           // an unbounded buffer.
           if (Queue.sizeUnsafe(lean.messages) >= config.streaming.maxPendingEvents) return mcp.session.close("overflow")
@@ -132,6 +144,11 @@ export class LegacySessions extends Context.Service<LegacySessions, {
           // its late notifications go to the session's GET stream instead.
           Effect.catch(() => "id" in message && !("method" in message) ? Effect.void : toGetStream(mcp, message))
         )
+      }
+
+      const forgetLean = (mcp: McpSession, answer: LeanAnswer) => {
+        mcp.leanAnswers.delete(answer.requestId)
+        mcp.leanStreams.delete(answer.streamId)
       }
 
       /** Stores a message of the GET stream and hands it to the open GET, if any; a GET not read overflows. */
@@ -343,14 +360,12 @@ export class LegacySessions extends Context.Service<LegacySessions, {
           requestId: request.id,
           streamId: `lean-${++leanCounter}`,
           messages: yield* Queue.unbounded<readonly [EventId, JSONRPCMessage], Cause.Done>(),
-          reader: undefined
+          reader: undefined,
+          read: true
         }
         mcp.leanAnswers.set(request.id, answer)
         mcp.leanStreams.set(answer.streamId, answer)
-        const forget = Effect.sync(() => {
-          mcp.leanAnswers.delete(request.id)
-          mcp.leanStreams.delete(answer.streamId)
-        })
+        const forget = Effect.sync(() => forgetLean(mcp, answer))
         yield* submitRequest(mcp, request)
         const taken = yield* Queue.take(answer.messages).pipe(Effect.onInterrupt(() => forget), Effect.option)
         // The session closed (expired, overflowed, the gateway stopping) before the answer came.
@@ -380,6 +395,7 @@ export class LegacySessions extends Context.Service<LegacySessions, {
           if (answer.reader !== undefined) yield* Deferred.succeed(answer.reader, undefined)
           const reader = Deferred.makeUnsafe<void>()
           answer.reader = reader
+          answer.read = true
           const seen = before.length === 0 ? 0 : BoundedEventStore.sequence(before[before.length - 1]![0])
           const body = Stream.fromIterable(before).pipe(
             Stream.concat(Stream.fromQueue(answer.messages).pipe(
@@ -387,11 +403,15 @@ export class LegacySessions extends Context.Service<LegacySessions, {
             )),
             Stream.takeUntil(([, message]) => isAnswer(message)),
             Stream.map(sseMessage),
-            Stream.concat(Stream.fromEffect(Effect.sync(() => {
-              mcp.leanAnswers.delete(answer.requestId)
-              mcp.leanStreams.delete(answer.streamId)
-            })).pipe(Stream.drain)),
-            Stream.interruptWhen(Deferred.await(reader))
+            Stream.concat(Stream.fromEffect(Effect.sync(() => forgetLean(mcp, answer))).pipe(Stream.drain)),
+            Stream.interruptWhen(Deferred.await(reader)),
+            // Dropped by its client (not taken over by a resumed stream): what it held is in the store.
+            Stream.ensuring(Effect.suspend(() => {
+              if (answer.reader !== reader) return Effect.void
+              answer.reader = undefined
+              answer.read = false
+              return Effect.ignore(Queue.clear(answer.messages))
+            }))
           )
           return HttpServerResponse.stream(body, { contentType: "text/event-stream", headers: { "cache-control": "no-cache" } })
         })
@@ -400,12 +420,18 @@ export class LegacySessions extends Context.Service<LegacySessions, {
         const mcp = sessions.get(sessionId)
         if (mcp === undefined || mcp.client.id !== client.id) return undefined
         yield* touch(mcp)
+        // A dropped stream's messages are queued again from before its replay: none falls between the two.
+        const dropped = mcp.leanStreams.get(lastEventId.slice(0, lastEventId.lastIndexOf("/")))
+        if (dropped !== undefined) dropped.read = true
         const replayed: Array<readonly [EventId, JSONRPCMessage]> = []
         const streamId = yield* Effect.promise(() =>
           mcp.eventStore.replayEventsAfter(lastEventId, { send: async (id, message) => void replayed.push([id, message]) })
             .catch(() => undefined)
         )
-        if (streamId === undefined) return undefined
+        if (streamId === undefined) {
+          if (dropped !== undefined && dropped.reader === undefined) dropped.read = false
+          return undefined
+        }
         const answer = mcp.leanStreams.get(streamId)
         // The answer was written already (and the client missed it): what was stored is all there is.
         if (answer === undefined) {

@@ -140,3 +140,71 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("/mc
       assert.isBelow(logs.length, count, "a client that was not reading had log messages dropped")
     }))
 })
+
+/** The first SSE event of a POST to the session's /mcp, its stream then dropped, as a lost connection would. */
+const firstEventThenDrop = (sessionId: string, body: unknown) =>
+  Effect.gen(function*() {
+    const url = yield* serverUrl("/mcp")
+    return yield* Effect.promise(() =>
+      new Promise<string>((resolve, reject) => {
+        const req = httpRequest(url, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            accept: "application/json, text/event-stream",
+            ...legacySessionHeaders(token, sessionId)
+          }
+        }, (res) => {
+          let seen = ""
+          res.on("data", (chunk: Buffer) => {
+            seen += chunk.toString("utf8")
+            const id = /^id: (.+)$/m.exec(seen)?.[1]
+            if (id !== undefined && seen.includes("\n\n")) {
+              req.destroy()
+              resolve(id)
+            }
+          })
+        })
+        req.on("error", () => undefined)
+        req.on("close", () => reject(new Error("the stream ended before its first event")))
+        req.end(JSON.stringify(body))
+      })
+    )
+  })
+
+layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("/mcp answer streams a client dropped", (it) => {
+  it.effect("a dropped answer stream holds nothing: its call goes on past maxPendingEvents messages and the session stays", () =>
+    Effect.gen(function*() {
+      const opened = yield* post({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "initialize",
+        params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "dropping", version: "1" } }
+      })
+      const sessionId = opened.sessionId!
+      // 300 log messages (the limit is 100), the stream dropped after the first.
+      yield* firstEventThenDrop(sessionId, {
+        jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "fixture__flood", arguments: { count: 300, rate: 1000 } }
+      })
+      // The call ends with its answer (stored for a resume that never comes); the session goes on.
+      yield* Effect.sleep("1500 millis")
+      const ping = yield* post({ jsonrpc: "2.0", id: 3, method: "ping" }, sessionId)
+      assert.strictEqual(ping.status, 200, ping.text)
+
+      // A stream dropped and resumed: everything after what the client saw, the answer last.
+      const firstId = yield* firstEventThenDrop(sessionId, {
+        jsonrpc: "2.0", id: 4, method: "tools/call", params: { name: "fixture__flood", arguments: { count: 50, rate: 200 } }
+      })
+      yield* Effect.sleep("500 millis")
+      const url = yield* serverUrl("/mcp")
+      const resumed = yield* Effect.promise(() =>
+        fetch(url, { headers: { accept: "text/event-stream", "last-event-id": firstId, ...legacySessionHeaders(token, sessionId) } })
+          .then((r) => r.text())
+      )
+      const messages = resumed.split("\n").filter((line) => line.startsWith("data: ")).map((line) => JSON.parse(line.slice(6)))
+      assert.strictEqual(messages.length, 50, "49 log messages after the first, then the answer")
+      assert.deepStrictEqual(messages.slice(0, -1).map((m) => m.params.data.seq), Array.from({ length: 49 }, (_, i) => i + 1))
+      assert.strictEqual(messages.at(-1)?.id, 4)
+      assert.match(messages.at(-1)?.result.content[0].text, /^flooded 50 /)
+    }))
+})
