@@ -9,11 +9,12 @@ import type {
   TooManyRequests,
   TooManySessions
 } from "../session/SessionErrors.ts"
-import type { BodyTooLarge, InvalidJson, InvalidRequest, RouteNotFound, Unauthorized } from "./HttpErrors.ts"
+import type { BodyTooLarge, InvalidJson, InvalidRequest, RequestRefused, RouteNotFound, Unauthorized } from "./HttpErrors.ts"
 
 /** Every typed error a route may answer with. Domain code never names a status: this module does. */
 export type ApiError =
   | Unauthorized
+  | RequestRefused
   | Forbidden
   | SessionNotFound
   | InvalidJson
@@ -30,6 +31,7 @@ export type ApiError =
 // `satisfies` keeps the table exhaustive: an error added to ApiError without a status does not compile.
 const statusOf = {
   Unauthorized: [401, "unauthorized"],
+  RequestRefused: [403, "forbidden"],
   Forbidden: [403, "forbidden"],
   SessionNotFound: [404, "session_not_found"],
   InvalidJson: [400, "invalid_json"],

@@ -11,6 +11,16 @@ export class Unauthorized extends Schema.TaggedError<Unauthorized>()("Unauthoriz
   }
 }
 
+/**
+ * Refused before anything else, against DNS rebinding: a `Host` that is not this machine (the gateway listens only on
+ * loopback), or an `Origin` that may not call it. `reason` says which.
+ */
+export class RequestRefused extends Schema.TaggedError<RequestRefused>()("RequestRefused", { reason: Schema.String }) {
+  override get message() {
+    return this.reason
+  }
+}
+
 /** The request body is not JSON. `detail` says why, without quoting the body back. */
 export class InvalidJson extends Schema.TaggedError<InvalidJson>()("InvalidJson", { detail: Schema.String }) {
   override get message() {

@@ -44,7 +44,7 @@ export const document = {
           "201": { description: "The session (partial success is success)", content: json(SessionCreated) },
           "400": error("invalid_json or invalid_request"),
           "401": error("unauthorized"),
-          "403": error("forbidden: a server the client may not use (or that does not exist)"),
+          "403": error("forbidden: a server the client may not use (or that does not exist), or a Host or Origin refused"),
           "413": error("body_too_large"),
           "429": error("too_many_sessions")
         }
@@ -60,13 +60,19 @@ export const document = {
             content: { "text/event-stream": { schema: { type: "string" } } }
           },
           "401": error("unauthorized"),
+          "403": error("forbidden: a Host or Origin refused"),
           "404": error("session_not_found (also for another client's session)")
         }
       },
       delete: {
         summary: "Close the session and release everything it holds",
         parameters: [sessionId],
-        responses: { "204": { description: "Closed" }, "401": error("unauthorized"), "404": error("session_not_found") }
+        responses: {
+          "204": { description: "Closed" },
+          "401": error("unauthorized"),
+          "403": error("forbidden: a Host or Origin refused"),
+          "404": error("session_not_found")
+        }
       }
     },
     "/gateway/stream/{session_id}/request": {
@@ -78,7 +84,7 @@ export const document = {
           "202": { description: "Accepted", content: json(Accepted) },
           "400": error("invalid_json, invalid_request or ambiguous_method"),
           "401": error("unauthorized"),
-          "403": error("forbidden"),
+          "403": error("forbidden: a server the client may not use, a task of another session's, or a Host or Origin refused"),
           "404": error("session_not_found"),
           "413": error("body_too_large"),
           "429": error("too_many_requests")

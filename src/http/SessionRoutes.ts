@@ -6,6 +6,7 @@ import * as JsonRpc from "../protocol/JsonRpc.ts"
 import { Accepted, CreateSessionBody, SessionCreated } from "./ApiSchemas.ts"
 import { Auth, CurrentClient } from "./Auth.ts"
 import { withErrorResponses } from "./ErrorResponse.ts"
+import { RebindingGuard } from "./Guards.ts"
 import { InvalidRequest } from "./HttpErrors.ts"
 import { readJson } from "./JsonBody.ts"
 import { closeWhenStalled } from "./StalledStreams.ts"
@@ -100,7 +101,8 @@ const DeleteSession = HttpRouter.add(
   }).pipe(withErrorResponses)
 )
 
-/** The streaming session API (DESIGN.md), every route behind bearer auth. */
+/** The streaming session API (DESIGN.md), every route behind the rebinding guard, then bearer auth. */
 export const SessionRoutes = Layer.mergeAll(CreateSession, OpenStream, PostRequest, DeleteSession).pipe(
-  Layer.provide(Auth.layer)
+  Layer.provide(Auth.layer),
+  Layer.provide(RebindingGuard.layer)
 )

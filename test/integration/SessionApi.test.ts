@@ -1,9 +1,10 @@
+import { request as httpRequest } from "node:http"
 import { assert, layer } from "@effect/vitest"
 import { Effect, Fiber, Stream } from "effect"
 import type { ConfigFile } from "../../src/config/ConfigSchema.ts"
 import * as Namespacing from "../../src/protocol/Namespacing.ts"
 import * as Fixtures from "../fixtures/Fixtures.ts"
-import { answeringUntil, type Event, events, gatewayLayer, sampled, send } from "../support/GatewayHttp.ts"
+import { answeringUntil, type Event, events, gatewayLayer, sampled, send, serverUrl } from "../support/GatewayHttp.ts"
 
 const alice = "alice-token-0123456789"
 const bob = "bob-token-0123456789"
@@ -650,13 +651,35 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
         ["servers of the wrong type", send("POST", "/gateway/stream", { token: bob, body: { servers: [1] } }), 400, "invalid_request"],
         ["an unknown route", send("GET", "/gateway/nowhere", { token: bob }), 404, "not_found"],
         ["a path that cannot be decoded", send("GET", "/gateway/stream/%ZZ", { token: bob }), 404, "not_found"],
-        ["a request path that cannot be decoded", send("POST", "/gateway/stream/%C0%AF/request", { token: bob, body: {} }), 404, "not_found"]
+        ["a request path that cannot be decoded", send("POST", "/gateway/stream/%C0%AF/request", { token: bob, body: {} }), 404, "not_found"],
+        // DNS rebinding: a page elsewhere may not call a loopback gateway, token or not (the guard runs first).
+        ["a foreign Origin", send("POST", "/gateway/stream", { token: bob, headers: { origin: "http://evil.example" } }), 403, "forbidden"],
+        ["a foreign Origin, no token", send("GET", session.stream_url, { headers: { origin: "http://evil.example" } }), 403, "forbidden"]
       ] as const
       for (const [name, exchange, status, code] of cases) {
         const reply = yield* exchange
         assert.strictEqual(reply.status, status, name)
         assert.strictEqual((reply.body as { error: { code: string } }).error.code, code, name)
       }
+      // A page on this machine may.
+      const local = yield* send("POST", "/gateway/stream", { token: bob, headers: { origin: "http://localhost:5173" } })
+      assert.strictEqual(local.status, 201)
+      yield* send("DELETE", (local.body as Created).stream_url, { token: bob })
+      // A Host that is not this machine (a rebound name): refused before authentication.
+      const url_ = yield* serverUrl(url)
+      const foreignHost = yield* Effect.promise(() =>
+        new Promise<{ status: number; body: string }>((resolve, reject) => {
+          const req = httpRequest(url_, { method: "POST", headers: { host: "evil.example", "content-type": "application/json" } }, (res) => {
+            let body = ""
+            res.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")))
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }))
+          })
+          req.on("error", reject)
+          req.end("{}")
+        })
+      )
+      assert.strictEqual(foreignHost.status, 403)
+      assert.deepStrictEqual(JSON.parse(foreignHost.body), { error: { code: "forbidden", message: "Host not allowed: Invalid Host: evil.example" } })
       const wrongShape = yield* send("POST", "/gateway/stream", { token: bob, body: { servers: [1] } })
       assert.include((wrongShape.body as { error: { message: string } }).error.message, "servers[0]")
       // A message that fits no JSON-RPC form is checked as the form it was meant to be: the answer names the field.

@@ -63,10 +63,16 @@ export interface Reply {
 export const send = (
   method: "GET" | "POST" | "DELETE",
   path: string,
-  options: { readonly token?: string; readonly body?: unknown; readonly raw?: string } = {}
+  options: {
+    readonly token?: string
+    readonly body?: unknown
+    readonly raw?: string
+    readonly headers?: Readonly<Record<string, string>>
+  } = {}
 ) =>
   Effect.gen(function*() {
     let request = HttpClientRequest.make(method)(path)
+    if (options.headers !== undefined) request = HttpClientRequest.setHeaders(request, options.headers)
     if (options.token !== undefined) request = HttpClientRequest.bearerToken(request, options.token)
     if (options.raw !== undefined) request = HttpClientRequest.bodyText(request, options.raw, "application/json")
     else if (options.body !== undefined) request = HttpClientRequest.bodyJsonUnsafe(request, options.body)

@@ -1,6 +1,7 @@
 /**
  * The checks the MCP spec asks of a local server against DNS rebinding, before anything else runs: a `Host`
- * that is not this machine (when the gateway listens only on loopback), and an `Origin` that is not allowed.
+ * that is not this machine (when the gateway listens only on loopback), and an `Origin` that is not allowed. `/mcp`
+ * and the session API both run them: a page in a browser can reach either.
  */
 import {
   localhostAllowedHostnames,
@@ -8,7 +9,12 @@ import {
   validateHostHeader,
   validateOriginHeader
 } from "@modelcontextprotocol/server"
+import { Effect } from "effect"
+import { HttpRouter, HttpServerRequest } from "effect/http"
 import type { ListenConfig } from "../config/ConfigSchema.ts"
+import { GatewayConfig } from "../config/GatewayConfig.ts"
+import { toErrorResponse } from "./ErrorResponse.ts"
+import { RequestRefused } from "./HttpErrors.ts"
 
 const loopback = new Set(["127.0.0.1", "::1", "localhost", "[::1]"])
 
@@ -40,3 +46,18 @@ export const refusal = (
   const origin = validateOriginHeader(headers.origin, localhostAllowedOrigins())
   return origin.ok ? undefined : "Origin not allowed"
 }
+
+/**
+ * Route middleware: `refusal`, before anything else (authentication included) runs, answered as 403 `forbidden`.
+ * Apply it with `Layer.provide(RebindingGuard.layer)` on a route layer.
+ */
+export const RebindingGuard = HttpRouter.middleware()(
+  Effect.gen(function*() {
+    const { listen } = yield* GatewayConfig
+    return (httpEffect) =>
+      Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+        const refused = refusal(listen, { host: request.headers["host"], origin: request.headers["origin"] })
+        return refused === undefined ? httpEffect : Effect.succeed(toErrorResponse(new RequestRefused({ reason: refused })))
+      })
+  })
+)

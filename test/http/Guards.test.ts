@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import * as Guards from "../../src/mcp/Guards.ts"
+import * as Guards from "../../src/http/Guards.ts"
 
 const loopback = { host: "127.0.0.1", port: 3625 }
 
