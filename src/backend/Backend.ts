@@ -410,10 +410,13 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   }
 
   /**
-   * What a legacy-era client asks that a modern-era server has no method for, answered here: a subscription
-   * becomes part of the listen stream, and the log level travels on each request (`_meta`, set by the session).
+   * What is answered here rather than by the server: what a legacy-era client asks that a modern-era server has no
+   * method for (a subscription becomes part of the listen stream, and the log level travels on each request in
+   * `_meta`, set by the session); and a session's `logging/setLevel` to a shared server, whose level would be every
+   * session's (each session filters its log messages by its own level instead).
    */
   const translated = (live: Live, request: JSONRPCRequest): JSONRPCResponse | undefined => {
+    if (request.method === "logging/setLevel" && options.exclusive !== true) return { jsonrpc: "2.0", id: request.id, result: {} }
     if (live.connection.info.era !== "modern") return undefined
     if (request.method === "resources/subscribe" || request.method === "resources/unsubscribe") {
       listen(live)

@@ -9,6 +9,7 @@ import {
 import { Clock, Duration, Effect, Exit, Fiber, FiberSet, Result, Stream } from "effect"
 import type { Backend, BackendRequest } from "../backend/Backend.ts"
 import type { BackendError } from "../backend/BackendErrors.ts"
+import * as LogLevels from "../protocol/LogLevels.ts"
 import * as McpMethods from "../protocol/McpMethods.ts"
 import * as Merge from "../routing/Merge.ts"
 import * as ResourceMap from "../routing/ResourceMap.ts"
@@ -295,9 +296,10 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   /** What this session does with one notification of `serverId`: synchronous, called as it arrives. */
   const hear = (serverId: string) => (notification: JSONRPCNotification, owner: string | undefined): void => {
     switch (notification.method) {
-      // A log message goes only to the session it belongs to: a shared server's logs may name another client's work.
+      // A log message goes only to the session it belongs to (a shared server's logs may name another client's
+      // work), at the level the session asked for: a shared server's own level is no one session's to set.
       case "notifications/message":
-        if (owner !== options.id) return
+        if (owner !== options.id || LogLevels.isBelow(notification.params?.["level"], logLevel)) return
         break
       // Progress belongs to the request that asked for it, under the token this session gave it.
       case "notifications/progress": {

@@ -197,6 +197,36 @@ describe("Session (virtual time)", () => {
       assert.strictEqual(yield* confirmations.pipe(TestClock.withLive), "1")
     }).pipe(Effect.provide(layers)))
 
+  it.effect("a session's log level is its own: on a shared server it filters that session's messages, never the others'", () =>
+    Effect.gen(function*() {
+      const backend = yield* fixtureBackend()
+      const [quiet, chatty] = [
+        yield* makeSession(new Map([["fx", backend]]), { id: "quiet" }),
+        yield* makeSession(new Map([["fx", backend]]), { id: "chatty" })
+      ]
+      /** The log messages a session gets while its `emit` call runs (two at info). */
+      const logsOf = (session: Session.Session, id: number) =>
+        Effect.gen(function*() {
+          const seen = yield* session.stream(undefined).pipe(
+            Stream.takeUntil((e) => e.event === "response" && e.data.response.id === id),
+            Stream.runCollect,
+            Effect.forkChild({ startImmediately: true })
+          )
+          yield* session.submit(call(id, "emit", { count: 2, message: `from ${session.id}` }))
+          const events = yield* Fiber.join(seen).pipe(TestClock.withLive)
+          return events.filter((e) => e.event === "notification" && e.data.notification.method === "notifications/message")
+        })
+      const levelSet = yield* quiet.stream(undefined).pipe(
+        Stream.filter((e) => e.event === "response"),
+        Stream.runHead,
+        Effect.forkChild({ startImmediately: true })
+      )
+      yield* quiet.submit({ jsonrpc: "2.0", id: 1, method: "logging/setLevel", params: { level: "error" } })
+      yield* Fiber.join(levelSet).pipe(TestClock.withLive)
+      assert.strictEqual((yield* logsOf(quiet, 2)).length, 0, "info is below the error level this session set")
+      assert.strictEqual((yield* logsOf(chatty, 3)).length, 2, "another session on the same server still gets its info")
+    }).pipe(Effect.provide(layers)))
+
   it.effect("a heartbeat waiting in a stalled stream's queue does not count toward maxPendingEvents", () =>
     Effect.gen(function*() {
       const session = yield* makeSession(new Map(), { maxPendingEvents: 3, heartbeatInterval: "1 second" })
