@@ -241,15 +241,16 @@ export class LegacySessions extends Context.Service<LegacySessions, {
           mcp.inFlight.set(message.id, serverNamed(message, mcp.client))
           const token = message.params?._meta?.progressToken
           if (typeof token === "string" || typeof token === "number") mcp.progressTokens.set(token, message.id)
-          const submitted = yield* Effect.result(mcp.session.submit(message))
+          // Mapped as soon as the session names it: an error event for it can come before submit returns.
+          let accepted: string | undefined
+          const onAccepted = (requestId: string) => void mcp.clientIds.set(accepted = requestId, message.id)
+          const submitted = yield* Effect.result(mcp.session.submit(message, { onAccepted }))
           if (submitted._tag === "Failure") {
+            if (accepted !== undefined) mcp.clientIds.delete(accepted)
             answered(mcp, message.id)
             const error = submitted.failure
             return yield* send(mcp, JsonRpcErrors.submitRefusal("legacy", message, error), message.id)
           }
-          const requestId = submitted.success.request_id
-          // Still in flight: its answer (or the error event that replaces it) is yet to come.
-          if (requestId !== null && mcp.inFlight.has(message.id)) mcp.clientIds.set(requestId, message.id)
         })
 
       /** A message from the client: the handshake and pings are answered here, the rest goes to the session. */

@@ -367,14 +367,17 @@ export class ModernRequests extends Context.Service<ModernRequests, {
           const params = token === undefined
             ? request.params
             : { ...request.params, _meta: { ...request.params?._meta, progressToken: unique } }
-          const submit = hub.session.submit({ ...request, id: unique, ...(params === undefined ? {} : { params }) })
+          // Mapped as soon as the session names it: an error event for it can come before submit returns.
+          let accepted: string | undefined
+          const onAccepted = (requestId: string) => void hub.requestIds.set(accepted = requestId, unique)
+          const submit = hub.session.submit({ ...request, id: unique, ...(params === undefined ? {} : { params }) }, { onAccepted })
           // (A URI the client never listed is learnt by the session itself before it routes it.)
           const submitted = yield* Effect.result(submit)
           if (submitted._tag === "Failure") {
+            if (accepted !== undefined) hub.requestIds.delete(accepted)
             hub.waiting.delete(unique)
             return { response: JsonRpcErrors.submitRefusal("modern", request, submitted.failure) }
           }
-          if (submitted.success.request_id !== null) hub.requestIds.set(submitted.success.request_id, unique)
           return yield* next(hub, unique, waiting, request)
         })
 

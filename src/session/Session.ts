@@ -61,6 +61,14 @@ export interface ServerSummary {
   readonly instructions?: string
 }
 
+export interface SubmitOptions {
+  /**
+   * Called with a request's `request_id` the moment it is given, before any event of the request can be pushed: an
+   * edge that maps its own ids to it then never meets an event it cannot place (one can come before submit returns).
+   */
+  readonly onAccepted?: ((requestId: string) => void) | undefined
+}
+
 export interface Session {
   readonly id: string
   readonly clientId: string
@@ -74,7 +82,8 @@ export interface Session {
   readonly frames: (lastEventId: number | undefined) => Stream.Stream<string>
   /** Takes one JSON-RPC message from the client; a request's answer arrives on the stream. */
   readonly submit: (
-    message: JSONRPCMessage
+    message: JSONRPCMessage,
+    options?: SubmitOptions
   ) => Effect.Effect<
     { readonly request_id: string | null },
     AmbiguousMethod | Forbidden | DuplicateRequestId | TooManyRequests | UnknownResponse | SessionNotFound
@@ -490,7 +499,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     "method" in message && "id" in message && !learnt.has("resources/list") && McpMethods.isUriRouted(message.method) &&
     Router.resolve(message, routingClient, names, resources)._tag === "Failure"
 
-  const submit = (message: JSONRPCMessage) =>
+  const submit = (message: JSONRPCMessage, submitOptions?: SubmitOptions) =>
     Effect.gen(function*() {
       // A URI the session has no list of resources for yet (a client may read a resource link from a tool result
       // without listing first): the session learns its servers' resources once, before anything is decided here.
@@ -513,6 +522,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       // The log level the client set travels on each request: a modern-era server has no `logging/setLevel`.
       if (message.method === "logging/setLevel" && typeof message.params?.["level"] === "string") logLevel = message.params["level"]
       const requestId = String(++requestCounter)
+      submitOptions?.onAccepted?.(requestId)
       // The client's progress token becomes one unique to this session and request: tokens of different
       // sessions sharing a backend can then never collide, and progress reaches only its own session.
       const token = message.params?._meta?.progressToken

@@ -227,6 +227,22 @@ describe("Session (virtual time)", () => {
       assert.strictEqual((yield* logsOf(chatty, 3)).length, 2, "another session on the same server still gets its info")
     }).pipe(Effect.provide(layers)))
 
+  it.effect("onAccepted names a request's id as it is given, before submit returns (or fails)", () =>
+    Effect.gen(function*() {
+      const session = yield* makeSession(new Map())
+      const named: Array<string> = []
+      const onAccepted = (requestId: string) => void named.push(requestId)
+      const accepted = yield* session.submit({ jsonrpc: "2.0", id: 1, method: "tools/list" }, { onAccepted })
+      assert.deepStrictEqual(named, [accepted.request_id])
+      // Refused after its id was given (a server the session may not use): the edge is told, and can forget it.
+      const refused = yield* session.submit({ jsonrpc: "2.0", id: 2, method: "elsewhere__tools/list" }, { onAccepted }).pipe(Effect.flip)
+      assert.strictEqual(refused._tag, "Forbidden")
+      assert.strictEqual(named.length, 2)
+      // A notification is given no id.
+      yield* session.submit({ jsonrpc: "2.0", method: "notifications/roots/list_changed" }, { onAccepted })
+      assert.strictEqual(named.length, 2)
+    }).pipe(Effect.provide(layers)))
+
   it.effect("a heartbeat waiting in a stalled stream's queue does not count toward maxPendingEvents", () =>
     Effect.gen(function*() {
       const session = yield* makeSession(new Map(), { maxPendingEvents: 3, heartbeatInterval: "1 second" })
