@@ -9,6 +9,7 @@ import type { Config } from "./config/ConfigSchema.ts"
 import { GatewayConfig } from "./config/GatewayConfig.ts"
 import { DemoRoutes } from "./demo/DemoRoutes.ts"
 import { Authenticator } from "./http/Auth.ts"
+import { isLoopback } from "./http/Guards.ts"
 import { HealthRoute, NotFoundRoute } from "./http/HealthRoute.ts"
 import { OpenApiRoute } from "./http/OpenApi.ts"
 import { SessionRoutes } from "./http/SessionRoutes.ts"
@@ -46,11 +47,24 @@ const CloseSessionsFirst = Layer.effectDiscard(Effect.gen(function*() {
   yield* Effect.addFinalizer(() => sessions.closeAll("shutdown"))
 }))
 
+/**
+ * Off loopback with no `listen.allowedOrigins`, every request from a browser page is refused (DNS-rebinding guard):
+ * said once at start, since `/demo` on such a bind is the first to find out.
+ */
+const WarnOfNoOrigins = Layer.effectDiscard(Effect.gen(function*() {
+  const { listen } = yield* GatewayConfig
+  if (isLoopback(listen.host) || listen.allowedOrigins !== undefined) return
+  yield* Effect.logWarning(
+    `listening on ${listen.host} with no listen.allowedOrigins: requests from browser pages (/demo included) are refused; ` +
+      "list the origins that may call the gateway"
+  )
+}))
+
 /** The routes on an `HttpServer` the caller provides (a Node server, a test server); its services stay reachable. */
 export const serve = (config: Config) =>
   // No access log line per request: at thousands of calls a second it cost a tenth of the CPU (bench/), and
   // errors are logged where they happen.
-  Layer.merge(HttpRouter.serve(Routes, { disableLogger: true }), CloseSessionsFirst).pipe(
+  Layer.mergeAll(HttpRouter.serve(Routes, { disableLogger: true }), CloseSessionsFirst, WarnOfNoOrigins).pipe(
     Layer.provideMerge(servicesLayer(config))
   )
 

@@ -38,6 +38,8 @@ import {
 import * as Connection from "./Connection.ts"
 import { EraCache } from "./EraCache.ts"
 import { clientCapabilities, clientInfo } from "./GatewayIdentity.ts"
+import * as JsonRpc from "../protocol/JsonRpc.ts"
+import * as LogLevels from "../protocol/LogLevels.ts"
 import * as InFlight from "./InFlight.ts"
 import * as ParamTools from "./ParamTools.ts"
 import { redactor, secretsOf } from "./Redaction.ts"
@@ -416,7 +418,17 @@ export const make = Effect.fnUntraced(function*(options: Options) {
    * session's (each session filters its log messages by its own level instead).
    */
   const translated = (live: Live, request: JSONRPCRequest): JSONRPCResponse | undefined => {
-    if (request.method === "logging/setLevel" && options.exclusive !== true) return { jsonrpc: "2.0", id: request.id, result: {} }
+    if (request.method === "logging/setLevel" && options.exclusive !== true) {
+      // Answered as the server would: it has no such method if it does not log, and only MCP's levels are levels.
+      if (live.connection.info.capabilities.logging === undefined) {
+        return { jsonrpc: "2.0", id: request.id, error: { code: JsonRpc.MethodNotFound, message: "Method not found: this server does not log" } }
+      }
+      if (!LogLevels.isLevel(request.params?.["level"])) {
+        const message = `Invalid params: level must be one of ${LogLevels.levels.join(", ")}`
+        return { jsonrpc: "2.0", id: request.id, error: { code: JsonRpc.InvalidParams, message } }
+      }
+      return { jsonrpc: "2.0", id: request.id, result: {} }
+    }
     if (live.connection.info.era !== "modern") return undefined
     if (request.method === "resources/subscribe" || request.method === "resources/unsubscribe") {
       listen(live)

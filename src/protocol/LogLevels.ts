@@ -7,6 +7,12 @@ const bySeverity = ["debug", "info", "notice", "warning", "error", "critical", "
 
 const severity = (level: unknown): number => bySeverity.indexOf(level as LoggingLevel)
 
+/** Whether `level` is one MCP defines. */
+export const isLevel = (level: unknown): level is LoggingLevel => severity(level) !== -1
+
+/** The levels, for a message that lists them. */
+export const levels: ReadonlyArray<LoggingLevel> = bySeverity
+
 /**
  * Whether a log message at `level` is below what a client asked for with `logging/setLevel` (`threshold`), so not
  * for it. A level the client or the server named that MCP does not know is never a reason to drop a message.

@@ -10,7 +10,7 @@ import * as Merge from "../routing/Merge.ts"
  */
 export const listAll = (
   backend: Backend,
-  method: McpMethods.BroadcastMethod,
+  method: McpMethods.BroadcastMethod | "tasks/list",
   request: JSONRPCRequest,
   timeout: Duration.Duration
 ) =>
@@ -18,7 +18,7 @@ export const listAll = (
     const items: Array<unknown> = []
     let result: Record<string, unknown> = {}
     let cursor: unknown = request.params?.cursor
-    const key = Merge.listKey(method)
+    const key = method === "tasks/list" ? "tasks" : Merge.listKey(method)
     for (let page = 0; page < McpMethods.maxListPages; page++) {
       const params = cursor === undefined ? { ...request.params } : { ...request.params, cursor }
       const response: JSONRPCResponse = yield* backend.request({ ...request, params }, { timeout })

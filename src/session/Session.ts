@@ -133,6 +133,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   let requestCounter = 0
   /** The level the client set with `logging/setLevel`, if any. */
   let logLevel: string | undefined
+  /** Levels the client set for one server (`<server>__logging/setLevel`), over `logLevel` for that server. */
+  const serverLevels = new Map<string, string>()
   /** Shortened tool and prompt names back to their server and name, kept apart so each list refreshes alone. */
   const shortNames: Record<"tools/list" | "prompts/list", Merge.NameMap> = { "tools/list": new Map(), "prompts/list": new Map() }
   /** Both, as routing reads them (rebuilt when either changes, not per request). */
@@ -308,7 +310,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       // A log message goes only to the session it belongs to (a shared server's logs may name another client's
       // work), at the level the session asked for: a shared server's own level is no one session's to set.
       case "notifications/message":
-        if (owner !== options.id || LogLevels.isBelow(notification.params?.["level"], logLevel)) return
+        if (owner !== options.id || LogLevels.isBelow(notification.params?.["level"], serverLevels.get(serverId) ?? logLevel)) return
         break
       // Progress belongs to the request that asked for it, under the token this session gave it.
       case "notifications/progress": {
@@ -415,8 +417,29 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 
 
   /**
-   * `logging/setLevel` (to each of `serverIds` that logs) and `tasks/list` (this session's tasks only, ids
-   * namespaced): one `response` with `server_id: null`, and the servers that failed under `errors`.
+   * This session's tasks at one server (a shared server lists every session's), every page, ids namespaced. A
+   * server's JSON-RPC error fails it, as a transport error does.
+   */
+  const ownTasks = (serverId: string, backend: Backend, request: JSONRPCRequest) =>
+    ListPages.listAll(backend, "tasks/list", request, options.requestTimeout(serverId)).pipe(
+      Effect.map((result) =>
+        (Array.isArray(result["tasks"]) ? result["tasks"] : []).flatMap((task: unknown) => {
+          const taskId = typeof task === "object" && task !== null ? (task as Record<string, unknown>)["taskId"] : undefined
+          const namespaced = typeof taskId === "string" ? tasks.known(serverId, taskId) : undefined
+          return namespaced === undefined ? [] : [{ ...(task as Record<string, unknown>), taskId: namespaced }]
+        })
+      )
+    )
+
+  /** What a failed server reports in a merged answer's `errors`: its JSON-RPC error, or why it could not answer. */
+  const reported = (serverId: string, error: BackendError | { readonly code: number; readonly message: string }) =>
+    "_tag" in error
+      ? { server_id: serverId, code: errorCode(error), message: error.message }
+      : { server_id: serverId, code: error.code, message: error.message }
+
+  /**
+   * `logging/setLevel` (to each of `serverIds` that logs) and `tasks/list` (this session's tasks only): one `response`
+   * with `server_id: null`, and the servers that failed under `errors`.
    */
   const toServers = (requestId: string, request: JSONRPCRequest, serverIds: ReadonlyArray<string>) =>
     Effect.gen(function*() {
@@ -426,23 +449,29 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         Effect.gen(function*() {
           const backend = options.backends.get(serverId)
           if (backend === undefined) return
+          if (request.method === "tasks/list") return void listed.push(...yield* ownTasks(serverId, backend, request))
           const info = yield* backend.info
-          if (request.method === "logging/setLevel" && info !== undefined && info.capabilities.logging === undefined) return
+          if (info !== undefined && info.capabilities.logging === undefined) return
           const response = yield* backend.request(request, { timeout: options.requestTimeout(serverId) })
-          if ("error" in response) return void errors.push({ server_id: serverId, ...response.error })
-          const found = response.result["tasks"]
-          if (!Array.isArray(found)) return
-          for (const task of found) {
-            const taskId = typeof task === "object" && task !== null ? (task as Record<string, unknown>)["taskId"] : undefined
-            const namespaced = typeof taskId === "string" ? tasks.known(serverId, taskId) : undefined
-            if (namespaced !== undefined) listed.push({ ...task, taskId: namespaced })
-          }
-        }).pipe(
-          Effect.catch((error) => Effect.sync(() => void errors.push({ server_id: serverId, code: errorCode(error), message: error.message })))
-        ), { concurrency: "unbounded", discard: true })
+          if ("error" in response) errors.push(reported(serverId, response.error))
+        }).pipe(Effect.catch((error) => Effect.sync(() => void errors.push(reported(serverId, error))))), {
+        concurrency: "unbounded",
+        discard: true
+      })
       const result = request.method === "tasks/list" ? { tasks: listed, errors } : { errors }
       yield* emit({ event: "response", data: { request_id: requestId, server_id: null, response: { jsonrpc: "2.0", id: request.id, result } } })
     })
+
+  /** `tasks/list` of one server named by the client: its answer as the server's own, with this session's tasks only. */
+  const tasksOf = (requestId: string, request: JSONRPCRequest, serverId: string, backend: Backend) =>
+    ownTasks(serverId, backend, request).pipe(
+      Effect.map((listed): JSONRPCResponse => ({ jsonrpc: "2.0", id: request.id, result: { tasks: listed } })),
+      Effect.catch((error) =>
+        "_tag" in error ? Effect.fail(error) : Effect.succeed<JSONRPCResponse>({ jsonrpc: "2.0", id: request.id, error })
+      ),
+      Effect.exit,
+      Effect.flatMap((exit) => emit(outcome(requestId, serverId, exit)))
+    )
 
   const notifyBackend = (backend: Backend, notification: JSONRPCNotification) =>
     FiberSet.run(requests, backend.notify(notification).pipe(Effect.ignore)).pipe(Effect.asVoid)
@@ -520,7 +549,10 @@ export const make = Effect.fnUntraced(function*(options: Options) {
         return yield* new TooManyRequests({ limit: options.maxPendingEvents })
       }
       // The log level the client set travels on each request: a modern-era server has no `logging/setLevel`.
-      if (message.method === "logging/setLevel" && typeof message.params?.["level"] === "string") logLevel = message.params["level"]
+      if (message.method === "logging/setLevel" && typeof message.params?.["level"] === "string") {
+        logLevel = message.params["level"]
+        serverLevels.clear()
+      }
       const requestId = String(++requestCounter)
       submitOptions?.onAccepted?.(requestId)
       // The client's progress token becomes one unique to this session and request: tokens of different
@@ -589,17 +621,17 @@ export const make = Effect.fnUntraced(function*(options: Options) {
           toolRoute = { _tag: "Single", serverId: tool.serverId, message: { ...outbound, params: { ...outbound.params, name: tool.name } } }
         }
       }
-      /** Asked of several servers at once, with one merged answer. */
-      const merged = (request: JSONRPCRequest, serverIds: ReadonlyArray<string>) =>
+      /** Work that answers the request in a fiber of the session's (cancelled with the request or the session). */
+      const inBackground = (work: Effect.Effect<void>) =>
         Effect.gen(function*() {
           byClientId.set(message.id, Effect.void)
-          const fiber = yield* FiberSet.run(requests, Effect.ensuring(toServers(requestId, request, serverIds), Effect.sync(forget)))
+          const fiber = yield* FiberSet.run(requests, Effect.ensuring(work, Effect.sync(forget)))
           if (byClientId.has(message.id)) byClientId.set(message.id, Fiber.interrupt(fiber))
           return { request_id: requestId }
         })
       // Methods about the session as a whole go to each of its servers, with one merged answer.
       if (options.client.namespacing === "on" && (outbound.method === "logging/setLevel" || outbound.method === "tasks/list")) {
-        return yield* merged(outbound, [...options.backends.keys()])
+        return yield* inBackground(toServers(requestId, outbound, [...options.backends.keys()]))
       }
       // An unsubscribe goes where the subscription is, whatever the resource lists say now.
       const uri = outbound.params?.["uri"]
@@ -623,11 +655,18 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       // reached, by the ids it was given, and only they are listed.
       if (target._tag === "Single" && task === undefined && Tasks.isTaskMethod(target.message.method)) {
         const routed = target.message as JSONRPCRequest
-        if (routed.method === "tasks/list") return yield* merged(routed, [target.serverId])
+        const backend = options.backends.get(target.serverId)
+        if (backend === undefined) return yield* new Forbidden({ serverId: target.serverId })
+        if (routed.method === "tasks/list") return yield* inBackground(tasksOf(requestId, routed, target.serverId, backend))
         const own = tasks.route(routed)
         if (own?._tag !== "Owned" || own.serverId !== target.serverId) return yield* new Forbidden({ serverId: target.serverId })
         task = own
         target = { _tag: "Single", serverId: own.serverId, message: own.message }
+      }
+      // A level set for one server (`<server>__logging/setLevel`) is that server's, in this session.
+      if (target._tag === "Single" && message.method !== "logging/setLevel" && target.message.method === "logging/setLevel") {
+        const level = target.message.params?.["level"]
+        if (typeof level === "string") serverLevels.set(target.serverId, level)
       }
       // A tool addressed by a namespaced method (`<server>__tools/call`) is held to the same rule.
       if (

@@ -444,6 +444,40 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
       assert.deepStrictEqual(level._tag === "Some" ? level.value.data.response.result : undefined, { errors: [] })
     }), 30_000)
 
+  it.effect("tasks/list reads every page of a shared server's tasks, so a session finds its own past the first page", () =>
+    Effect.gen(function*() {
+      const [mine, other] = [yield* create(alice, { servers: ["everything"] }), yield* create(alice, { servers: ["everything"] })]
+      const post = (session: Created, body: unknown) => send("POST", session.request_url, { token: alice, body })
+      const answerOf = (session: Created, id: string) =>
+        Effect.gen(function*() {
+          const replay = yield* events(session.stream_url, alice, 0)
+          const found = yield* replay.events.pipe(
+            Stream.filter((e) => e.event === "response" && e.data.response.id === id),
+            Stream.runHead,
+            Effect.timeout("15 seconds")
+          )
+          return found._tag === "Some" ? found.value.data.response : undefined
+        })
+      const start = (session: Created, id: string) =>
+        Effect.andThen(
+          post(session, {
+            jsonrpc: "2.0",
+            id,
+            method: "tools/call",
+            params: { name: "everything__simulate-research-query", arguments: { topic: id }, task: { ttl: 60_000 } }
+          }),
+          answerOf(session, id)
+        )
+      // server-everything lists ten tasks a page: another session's eleven come first.
+      for (let n = 0; n < 11; n++) yield* start(other, `theirs-${n}`)
+      const taskId: string = (yield* start(mine, "mine"))?.result.task.taskId
+      for (const method of ["tasks/list", "everything__tasks/list"]) {
+        yield* post(mine, { jsonrpc: "2.0", id: method, method })
+        const listed = (yield* answerOf(mine, method))?.result.tasks.map((t: { taskId: string }) => t.taskId)
+        assert.deepStrictEqual(listed, [taskId], method)
+      }
+    }), 60_000)
+
   it.effect("two sessions on one backend: each one's sampling request reaches it and not the other", () =>
     Effect.gen(function*() {
       const [a, b] = [yield* create(alice, { servers: ["everything"] }), yield* create(alice, { servers: ["everything"] })]

@@ -225,6 +225,32 @@ describe("Session (virtual time)", () => {
       yield* Fiber.join(levelSet).pipe(TestClock.withLive)
       assert.strictEqual((yield* logsOf(quiet, 2)).length, 0, "info is below the error level this session set")
       assert.strictEqual((yield* logsOf(chatty, 3)).length, 2, "another session on the same server still gets its info")
+      // The same through the server's own name (`fx__logging/setLevel`): that server's level, in this session only.
+      const narrow = yield* makeSession(new Map([["fx", backend]]), { id: "narrow" })
+      const narrowed = yield* narrow.stream(undefined).pipe(
+        Stream.filter((e) => e.event === "response"),
+        Stream.runHead,
+        Effect.forkChild({ startImmediately: true })
+      )
+      yield* narrow.submit({ jsonrpc: "2.0", id: 4, method: "fx__logging/setLevel", params: { level: "warning" } })
+      const answer = yield* Fiber.join(narrowed).pipe(TestClock.withLive)
+      assert.deepStrictEqual(answer._tag === "Some" && answer.value.event === "response" ? answer.value.data.response : undefined, {
+        jsonrpc: "2.0",
+        id: 4,
+        result: {}
+      })
+      assert.strictEqual((yield* logsOf(narrow, 5)).length, 0, "info is below the warning level set for fx")
+      assert.strictEqual((yield* logsOf(chatty, 6)).length, 2)
+      // A level MCP does not have is refused, as the server would refuse it.
+      const refused = yield* narrow.stream(undefined).pipe(
+        Stream.filter((e) => e.event === "response"),
+        Stream.runHead,
+        Effect.forkChild({ startImmediately: true })
+      )
+      yield* narrow.submit({ jsonrpc: "2.0", id: 7, method: "fx__logging/setLevel", params: { level: "loud" } })
+      const invalid = yield* Fiber.join(refused).pipe(TestClock.withLive)
+      const invalidResponse = invalid._tag === "Some" && invalid.value.event === "response" ? invalid.value.data.response : undefined
+      assert.strictEqual(invalidResponse !== undefined && "error" in invalidResponse ? invalidResponse.error.code : undefined, -32602)
     }).pipe(Effect.provide(layers)))
 
   it.effect("onAccepted names a request's id as it is given, before submit returns (or fails)", () =>
