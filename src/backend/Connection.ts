@@ -8,6 +8,7 @@ import {
   SdkHttpError,
   type ServerCapabilities,
   SSEClientTransport,
+  SseError,
   StreamableHTTPClientTransport,
   type Transport
 } from "@modelcontextprotocol/client"
@@ -119,12 +120,15 @@ const isEraFailure = (error: unknown) => error instanceof SdkError && error.code
 const isRefusal = (error: unknown) => error instanceof SdkError || error instanceof ProtocolError
 
 /**
- * Which transport errors end the connection. The legacy SSE transport has one stream: when it breaks, its
- * EventSource reconnects into a new, never-initialized session, so the gateway must reconnect itself. The
- * Streamable HTTP transport gives up its GET stream after its own retries and says so only here.
+ * Which transport errors end the connection. The legacy SSE transport has one stream: when it breaks (an `SseError`),
+ * its EventSource reconnects into a new, never-initialized session, so the gateway must reconnect itself. Its other
+ * errors are one POST the server refused (that request fails on its own) or one message it could not read: the
+ * connection, and every session's calls on it, go on. The Streamable HTTP transport gives up its GET stream after its
+ * own retries and says so only here.
  */
 const isFatal = (endpoint: Endpoint, error: Error) =>
-  endpoint.kind === "sse" || (endpoint.kind === "streamable-http" && /maximum reconnection attempts/i.test(error.message))
+  (endpoint.kind === "sse" && error instanceof SseError) ||
+  (endpoint.kind === "streamable-http" && /maximum reconnection attempts/i.test(error.message))
 
 /** Error text for logs and health: the cause's message only, never the config (which holds secrets). */
 export const describe = (error: unknown): string => error instanceof Error ? error.message : String(error)

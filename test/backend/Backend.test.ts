@@ -104,6 +104,26 @@ describe("Backend over real transports", () => {
       }
     }).pipe(Effect.provide(layers)))
 
+  it.live("over legacy SSE, one POST the server refuses fails that request only: another session's call goes on", () =>
+    Effect.gen(function*() {
+      const port = yield* freePort
+      yield* serve(Fixtures.nodeBinary, [Fixtures.everythingServer, "sse"], { PORT: String(port) }, /listening|running/i)
+      const backend = yield* start("everything-sse", { kind: "sse", url: `http://127.0.0.1:${port}/sse`, headers: {} })
+      const long = yield* backend.request({
+        jsonrpc: "2.0",
+        id: "long",
+        method: "tools/call",
+        params: { name: "trigger-long-running-operation", arguments: { duration: 1, steps: 2 } }
+      }, { owner: "A" }).pipe(Effect.exit, Effect.forkChild({ startImmediately: true }))
+      // Over the server's body limit (4 MB): its POST is refused with 413.
+      const refused = yield* echo(backend, "big", { message: "x".repeat(5 * 1024 * 1024) }).pipe(Effect.exit)
+      assert.isTrue(Exit.isFailure(refused))
+      const answer = yield* Fiber.join(long)
+      assert.isTrue(Exit.isSuccess(answer), String(Exit.isFailure(answer) ? answer.cause : ""))
+      assert.include(textOf(Exit.isSuccess(answer) ? answer.value : undefined), "Long running operation completed")
+      assert.strictEqual((yield* backend.health).restarts, 0)
+    }).pipe(Effect.provide(layers)))
+
   it.live("a modern-era server is probed as 2026-07-28, over stdio and over HTTP, and calls round-trip", () =>
     Effect.gen(function*() {
       const overStdio = yield* start("modern", stdio([Fixtures.modernServer]))
