@@ -40,6 +40,8 @@ export class ProcessGroupStdioTransport implements Transport {
   #corked = false
   #pgid: number | undefined
   #exited: Promise<void> | undefined
+  /** Settles once the child has spawned (true) or failed to (false): only then is its group known. */
+  #spawned: Promise<boolean> | undefined
   #stdoutEnded: Promise<void> | undefined
   #closing: Promise<void> | undefined
   #closeFired = false
@@ -66,6 +68,10 @@ export class ProcessGroupStdioTransport implements Transport {
         windowsHide: true
       })
       this.#child = child
+      this.#spawned = new Promise((done) => {
+        child.once("spawn", () => done(true))
+        child.once("error", () => done(false))
+      })
       this.#exited = new Promise((done) => child.once("exit", () => done()))
       this.#stdoutEnded = new Promise((done) => child.stdout?.once("close", () => done()))
       child.once("error", (error) => {
@@ -158,6 +164,8 @@ export class ProcessGroupStdioTransport implements Transport {
 
   async #terminate(): Promise<void> {
     const child = this.#child
+    // Closed right after start: the child is spawning (its pid comes with "spawn"), and must not be left running.
+    if (child !== undefined && this.#pgid === undefined) await this.#spawned
     const pgid = this.#pgid
     if (child === undefined || pgid === undefined) return
     const eofGrace = this.#params.eofGraceMillis ?? 1_000

@@ -76,6 +76,24 @@ describe("ProcessGroupStdioTransport: no child outlives the gateway", () => {
       assert.isAtLeast(millis, 800, "it waited out both graces before KILL")
     }))
 
+  it.live("closed while it is still spawning (close() right after start()), the server is still ended", () =>
+    Effect.gen(function*() {
+      const transport = new ProcessGroupStdioTransport({
+        command: Fixtures.nodeBinary,
+        args: [Fixtures.legacyServer, "--ignore-sigterm"],
+        env: {},
+        eofGraceMillis: 300,
+        termGraceMillis: 600
+      })
+      const started = transport.start()
+      yield* Effect.promise(() => transport.close())
+      yield* Effect.promise(() => started)
+      const pid = transport.pid ?? -1
+      assert.isAbove(pid, 0)
+      assert.isFalse(isRunning(pid))
+      assert.deepStrictEqual(groupMembers(pid), [])
+    }))
+
   it.live("a server behind a wrapper (sh -c) that ignores SIGTERM: the whole chain is gone", () =>
     Effect.gen(function*() {
       const { transport } = yield* open({
