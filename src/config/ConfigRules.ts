@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto"
 import { Predicate } from "effect"
 import * as Namespacing from "../protocol/Namespacing.ts"
 import { type ConfigProblem, formatPath } from "./ConfigErrors.ts"
@@ -35,6 +36,8 @@ export const check = (json: unknown): ReadonlyArray<ConfigProblem> => {
 
   const clients = Predicate.isObject(json.clients) ? Object.entries(json.clients) : []
   const anonymous: Array<string> = []
+  /** Each credential's SHA-256 (a plain token's, or the digest given) and the client it is: no two may share one. */
+  const credentials = new Map<string, string>()
   for (const [id, client] of clients) {
     if (!Predicate.isObject(client)) continue
     // A present key counts even if its value is malformed: the schema reports the value, this the combination.
@@ -46,6 +49,18 @@ export const check = (json: unknown): ReadonlyArray<ConfigProblem> => {
       problem(["clients", id], `needs exactly one of "token", "tokenSha256" or "anonymous": true (${found})`)
     }
     if (client.anonymous === true) anonymous.push(id)
+    // Two clients with one token: authentication would give both the first one's identity and servers.
+    const digest = typeof client.token === "string"
+      ? createHash("sha256").update(client.token).digest("hex")
+      : typeof client.tokenSha256 === "string"
+      ? client.tokenSha256.toLowerCase()
+      : undefined
+    if (digest !== undefined) {
+      const holder = credentials.get(digest)
+      if (holder !== undefined) {
+        problem(["clients", id], `has the same token as client "${holder}": each client needs a token of its own`)
+      } else credentials.set(digest, id)
+    }
 
     const allowed = client.servers
     if (client.namespacing === "off" && !(Array.isArray(allowed) && allowed.length === 1)) {

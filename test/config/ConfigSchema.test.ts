@@ -335,6 +335,24 @@ describe("Config schema: problems, each by JSON path", () => {
       path: "clients.b.anonymous",
       message: `only one client may be anonymous, and "a" already is`
     }],
+    ["two clients with one token", {
+      ...minimal,
+      clients: { a: { token: "shared-token-0123", servers: "*" }, b: { token: "shared-token-0123", servers: "*" } }
+    }, {
+      path: "clients.b",
+      message: `has the same token as client "a": each client needs a token of its own`
+    }],
+    ["a client whose digest is another's token", {
+      ...minimal,
+      clients: {
+        a: { token: "shared-token-0123", servers: "*" },
+        // sha256("shared-token-0123"), in capitals
+        b: { tokenSha256: "C5F14F9C871F6EBF2357299784D292288BCD3D605D2BBB769B009A922CF67C57", servers: "*" }
+      }
+    }, {
+      path: "clients.b",
+      message: `has the same token as client "a": each client needs a token of its own`
+    }],
     ["a zero streaming limit", { ...minimal, streaming: { maxSessionsPerClient: 0 } }, {
       path: "streaming.maxSessionsPerClient",
       message: "must be a positive integer"
