@@ -20,10 +20,15 @@ export const redactor = (secretValues: Iterable<string>): ((text: string) => str
 export const secretsOf = (endpoint: Connection.Endpoint): ReadonlyArray<string> => {
   if (endpoint.kind === "stdio") return Object.values(endpoint.env)
   const url = new URL(endpoint.url)
+  // A query may hold keys: redacted whole, and each value both as written (percent-encoded, as error messages quote
+  // the URL) and decoded.
+  const written = url.search.slice(1).split("&").map((pair) => pair.slice(pair.indexOf("=") + 1))
   return [
     ...Object.values(endpoint.headers).flatMap((value) => [value, ...value.split(/\s+/)]),
     url.username,
     url.password,
+    url.search,
+    ...written,
     ...url.searchParams.values()
   ]
 }

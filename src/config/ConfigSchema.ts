@@ -15,12 +15,16 @@ const Port = Schema.Int.check(
 )
 const StringRecord = Schema.Record(Schema.String, Schema.String)
 
-const isHttpUrl = (text: string) => {
-  const url = URL.parse(text)
-  return url !== null && (url.protocol === "http:" || url.protocol === "https:")
-}
 const HttpUrl = Schema.String.check(
-  Schema.makeFilter<string>((text) => isHttpUrl(text) || "must be an http:// or https:// URL")
+  Schema.makeFilter<string>((text) => {
+    const url = URL.parse(text)
+    if (url === null || (url.protocol !== "http:" && url.protocol !== "https:")) return "must be an http:// or https:// URL"
+    // fetch refuses such a URL, and its error quotes it whole: the credentials would reach logs and /healthz.
+    if (url.username !== "" || url.password !== "") {
+      return "must not hold credentials (user:password@): send them in headers, e.g. \"Authorization\""
+    }
+    return true
+  })
 )
 
 /** A key the user may leave out: decoding fills in `value` (given in the file's own terms). */

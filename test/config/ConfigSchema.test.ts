@@ -335,6 +335,13 @@ describe("Config schema: problems, each by JSON path", () => {
       path: "clients.b.anonymous",
       message: `only one client may be anonymous, and "a" already is`
     }],
+    ["credentials in a server URL", {
+      ...minimal,
+      mcpServers: { ...minimal.mcpServers, remote: { url: "https://bob:pw12@api.example/mcp" } }
+    }, {
+      path: "mcpServers.remote.url",
+      message: `must not hold credentials (user:password@): send them in headers, e.g. "Authorization"`
+    }],
     ["two clients with one token", {
       ...minimal,
       clients: { a: { token: "shared-token-0123", servers: "*" }, b: { token: "shared-token-0123", servers: "*" } }
