@@ -12,6 +12,32 @@ export interface Tool {
   } | undefined
 }
 
+const isRecord = (value: unknown): value is Readonly<Record<string, unknown>> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/**
+ * What the index reads of a backend's tool definition, whatever the backend sent: the fields of the types it
+ * expects, and nothing else (a `description: null`, a `required: true` or a `null` property is left out, not
+ * indexed as if it were text and not a reason to lose the server's other tools).
+ */
+export const searchable = (definition: Readonly<Record<string, unknown>>, name: string): Tool => {
+  const { title, description, inputSchema } = definition
+  const schema = isRecord(inputSchema) ? inputSchema : {}
+  const properties = isRecord(schema["properties"]) ? schema["properties"] : {}
+  const required = Array.isArray(schema["required"]) ? schema["required"].filter((key) => typeof key === "string") : []
+  return {
+    name,
+    ...(typeof title === "string" ? { title } : {}),
+    ...(typeof description === "string" ? { description } : {}),
+    inputSchema: {
+      properties: Object.fromEntries(
+        Object.entries(properties).map(([key, property]) => [key, isRecord(property) ? property : {}])
+      ),
+      required
+    }
+  }
+}
+
 /** One hit: the namespaced name, its server, its description, its score, and a compact view of its input. */
 export interface Hit {
   readonly name: string

@@ -6,7 +6,7 @@ import * as McpMethods from "../protocol/McpMethods.ts"
 import * as Namespacing from "../protocol/Namespacing.ts"
 import * as Merge from "../routing/Merge.ts"
 import * as ListPages from "../session/ListPages.ts"
-import { type Hit, SearchIndex, type Tool } from "./SearchIndex.ts"
+import { type Hit, SearchIndex, searchable } from "./SearchIndex.ts"
 
 /** A tool of the fleet under the name clients call it by. */
 export interface CatalogTool {
@@ -95,16 +95,19 @@ export const make = Effect.fnUntraced(function*(requestTimeout: (serverId: strin
         const definitions = part.result["tools"] as ReadonlyArray<Readonly<Record<string, unknown>>>
         forget(serverId)
         const exposedOf = new Map<string, string>()
-        const tools = definitions.map((definition): Tool => {
+        const entries = definitions.map((definition) => {
           const exposed = definition["name"] as string
           const name = (part.names.get(exposed) ?? Namespacing.split(exposed))?.name ?? exposed
           exposedOf.set(name, exposed)
-          byName.set(exposed, { serverId, name, definition })
-          return { ...definition, name }
+          return { exposed, entry: { serverId, name, definition }, tool: searchable(definition, name) }
         })
-        index.setServer(serverId, tools, (name) => exposedOf.get(name))
+        index.setServer(serverId, entries.map(({ tool }) => tool), (name) => exposedOf.get(name))
+        // Found by name only once searchable too: a tool is in both or in neither.
+        for (const { exposed, entry } of entries) byName.set(exposed, entry)
         namesOf.set(serverId, [...exposedOf.values()])
       }),
+      // A bug in indexing (whatever a server sent) loses this listing, never the watcher: the next change is indexed.
+      Effect.catchDefect((defect) => Effect.logWarning(`could not index the tools of ${serverId}`, defect)),
       // A listing that fails (a busy server, a timeout) is tried again a few times; meanwhile what was indexed
       // stays (it is dropped only when the backend goes down).
       Effect.retry({ schedule: Schedule.exponential("500 millis"), times: 4 }),

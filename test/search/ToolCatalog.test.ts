@@ -8,11 +8,11 @@ import * as Fixtures from "../fixtures/Fixtures.ts"
 
 const layers = Layer.merge(Watchdog.layer, EraCache.layer())
 
-const fixture = (serverId: string) =>
+const fixture = (serverId: string, args: ReadonlyArray<string> = []) =>
   Effect.gen(function*() {
     const backend = yield* Backend.make({
       serverId,
-      endpoint: { kind: "stdio", command: Fixtures.nodeBinary, args: [Fixtures.legacyServer], env: {} },
+      endpoint: { kind: "stdio", command: Fixtures.nodeBinary, args: [Fixtures.legacyServer, ...args], env: {} },
       requestTimeout: "20 seconds",
       tracker: yield* Watchdog
     })
@@ -47,6 +47,18 @@ describe("ToolCatalog over real backends", () => {
       yield* catalog.follow("alpha", backend)
       yield* catalog.settled(["alpha"], "10 seconds")
       assert.include(names(catalog, "echo text back", ["alpha"]), "alpha__echo")
+    }).pipe(Effect.scoped, Effect.provide(layers)))
+
+  it.live("a tool listed malformed (null description, numeric title, required: true) is indexed by what is usable", () =>
+    Effect.gen(function*() {
+      const catalog = yield* ToolCatalog.make(() => Duration.seconds(10))
+      yield* catalog.follow("odd", yield* fixture("odd", ["--malformed-tools"]))
+      yield* catalog.settled(["odd"], "10 seconds")
+      // The server's other tools are all there, and the odd one by its name and parameters.
+      assert.include(names(catalog, "echo text back", ["odd"]), "odd__echo")
+      const hits = catalog.search("emit count", { servers: new Set(["odd"]) })
+      assert.strictEqual(hits[0]?.name, "odd__emit")
+      assert.strictEqual(catalog.lookup("odd__emit")?.name, "emit")
     }).pipe(Effect.scoped, Effect.provide(layers)))
 
   it.live("a second backend of the same server takes over when the first is no longer followed", () =>
