@@ -42,6 +42,7 @@ import * as JsonRpc from "../protocol/JsonRpc.ts"
 import * as LogLevels from "../protocol/LogLevels.ts"
 import * as InFlight from "./InFlight.ts"
 import * as ParamTools from "./ParamTools.ts"
+import { ProcessNotRunning } from "./ProcessGroupStdioTransport.ts"
 import { redactor, secretsOf } from "./Redaction.ts"
 import { httpRefusalOf } from "./HttpRefusal.ts"
 import * as ResourceHolders from "./ResourceHolders.ts"
@@ -178,8 +179,11 @@ export const defaultRestartPolicy: RestartPolicy = {
   healthyAfter: "30 seconds"
 }
 
-/** An HTTP backend forgot our session (it restarted or expired it): reconnect and send again. */
-class SessionLost extends Data.TaggedError("SessionLost") {}
+/**
+ * The request never reached the server on this connection, and may be sent on the next: an HTTP backend forgot our
+ * session (it restarted or expired it), or a stdio server's process had already stopped (it is being restarted).
+ */
+class SessionLost extends Data.TaggedError("SessionLost")<{ readonly reason: string }> {}
 
 /** The connection ended; the supervisor restarts it. */
 class ConnectionEnded extends Data.TaggedError("ConnectionEnded")<{ readonly healthy: boolean }> {}
@@ -282,7 +286,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       }))
 
   const failure = (live: Live, method: string, error: unknown): RequestFailure => {
-    if (isSessionLost(error, live)) return new SessionLost()
+    if (isSessionLost(error, live)) return new SessionLost({ reason: "the server lost the session" })
+    if (error instanceof ProcessNotRunning) return new SessionLost({ reason: "the server process stopped" })
     let refusal: ReturnType<typeof httpRefusalOf> = {}
     try {
       refusal = httpRefusalOf(error, redact)
@@ -673,8 +678,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const timeoutOf = (options?: { readonly timeout?: Duration.Input }) =>
     options?.timeout === undefined ? requestTimeout : Duration.fromInputUnsafe(options.timeout)
 
-  const lostSession = (method: string) =>
-    new BackendSendFailed({ serverId, method, reason: "the server lost the session" })
+  const lostSession = (method: string, lost: SessionLost) => new BackendSendFailed({ serverId, method, reason: lost.reason })
 
   const request = (
     request: JSONRPCRequest,
@@ -695,7 +699,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
               : Effect.fail(lost)
           )
         ))
-    return attempt(lost).pipe(Effect.catchTag("SessionLost", () => Effect.fail(lostSession(request.method))))
+    return attempt(lost).pipe(Effect.catchTag("SessionLost", (lost) => Effect.fail(lostSession(request.method, lost))))
   }
 
   // Requests that cannot take the fast path (no connection right now, or a lost session to retry) run here.

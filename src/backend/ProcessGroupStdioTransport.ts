@@ -5,6 +5,13 @@ import { getDefaultEnvironment } from "@modelcontextprotocol/client/stdio"
 import { LineReader } from "./LineReader.ts"
 import type { GroupTracker } from "./Watchdog.ts"
 
+/** `send` after the server process ended (or while it is being ended): the message was not written. */
+export class ProcessNotRunning extends Error {
+  constructor() {
+    super("the server process is not running")
+  }
+}
+
 export interface StdioParameters {
   readonly command: string
   readonly args: ReadonlyArray<string>
@@ -115,7 +122,7 @@ export class ProcessGroupStdioTransport implements Transport {
   send(message: JSONRPCMessage): Promise<void> {
     const stdin = this.#child?.stdin
     if (stdin === null || stdin === undefined || !stdin.writable || this.#closing !== undefined) {
-      return Promise.reject(new Error("the server process is not running"))
+      return Promise.reject(new ProcessNotRunning())
     }
     // Messages sent in the same turn of the event loop (many sessions' calls arriving together) leave in one
     // write: the pipe is corked until the I/O phase is over, so a burst costs one syscall rather than one each.
@@ -128,7 +135,8 @@ export class ProcessGroupStdioTransport implements Transport {
       })
     }
     return new Promise((resolve, reject) => {
-      stdin.write(serializeMessage(message), (error) => (error ? reject(error) : resolve()))
+      // A failed write to the pipe (EPIPE: the process is dying) delivered nothing either.
+      stdin.write(serializeMessage(message), (error) => (error ? reject(new ProcessNotRunning()) : resolve()))
     })
   }
 

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, Stream } from "effect"
+import { Effect, Exit, Fiber, Layer, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import * as Backend from "../../src/backend/Backend.ts"
 import { EraCache } from "../../src/backend/EraCache.ts"
@@ -86,6 +86,34 @@ describe("Backend supervision (virtual time)", () => {
       const third = yield* awaitState(backend, "ready")
       assert.strictEqual(third.restarts, 2)
       assert.include(JSON.stringify(yield* call(backend, "echo", { text: "back" })), "back")
+    }).pipe(Effect.provide(layers)))
+
+  it.effect("a request sent while a crashed server is still being ended waits for the restart instead of failing", () =>
+    Effect.gen(function*() {
+      // A grandchild holding the pipes keeps the old connection closing for a while after the server dies.
+      const backend = yield* Backend.make({
+        serverId: "fixture",
+        endpoint: {
+          kind: "stdio",
+          command: Fixtures.nodeBinary,
+          args: [Fixtures.legacyServer, "--spawn-grandchild", "--grandchild-holds-pipes"],
+          env: {}
+        },
+        requestTimeout: "10 seconds",
+        restart: { baseDelay: "1 second", maxDelay: "4 seconds", healthyAfter: "1 minute" },
+        tracker: yield* Watchdog
+      })
+      const first = yield* awaitState(backend, "ready")
+      process.kill(first.pid ?? -1, "SIGKILL")
+      yield* awaitGone(first.pid ?? -1).pipe(TestClock.withLive)
+      // The gateway has seen the exit and is ending the group (it waits on the grandchild for a few seconds).
+      yield* settle
+      const answer = yield* call(backend, "echo", { text: "after the restart" }).pipe(Effect.exit, Effect.forkChild)
+      yield* awaitState(backend, "restarting")
+      yield* TestClock.adjust("1 second")
+      const exit = yield* Fiber.join(answer)
+      assert.isTrue(Exit.isSuccess(exit), String(Exit.isFailure(exit) ? exit.cause : ""))
+      assert.include(JSON.stringify(Exit.isSuccess(exit) ? exit.value : undefined), "after the restart")
     }).pipe(Effect.provide(layers)))
 
   it.effect("a server that cannot start is reported failed, retried with capped backoff, and requests fail fast", () =>
