@@ -33,7 +33,7 @@ import {
   BackendSendFailed,
   type BackendStartFailed,
   BackendUnavailable,
-  type RequestTimedOut
+  RequestTimedOut
 } from "./BackendErrors.ts"
 import * as Connection from "./Connection.ts"
 import { EraCache } from "./EraCache.ts"
@@ -262,6 +262,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const handshakeTimeoutMillis = Duration.toMillis(Duration.fromInputUnsafe(options.handshakeTimeout ?? "30 seconds"))
   const redact = redactor(secretsOf(endpoint))
   const eras = yield* EraCache
+  const clock = yield* Clock.Clock
 
   const state = yield* SubscriptionRef.make<State>({
     health: { serverId, state: "starting", restarts: 0, failedStarts: 0, since: yield* Clock.currentTimeMillis },
@@ -680,26 +681,34 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 
   const lostSession = (method: string, lost: SessionLost) => new BackendSendFailed({ serverId, method, reason: lost.reason })
 
+  /**
+   * One request, answered within its timeout: a request the connection lost before the server got it (see
+   * SessionLost) is sent once more on the next connection, with what is left of the same timeout. `retry` is such
+   * a resend begun by `start`: the connection it was lost on, and the deadline it keeps.
+   */
   const request = (
     request: JSONRPCRequest,
     options?: { readonly timeout?: Duration.Input; readonly owner?: string },
-    lost?: Live
+    retry?: { readonly lost: Live; readonly deadline: number }
   ) => {
-    const timeout = timeoutOf(options)
-    const attempt = (exclude?: Live): Effect.Effect<JSONRPCResponse, BackendError | SessionLost> =>
-      Effect.flatMap(awaitLive(timeout, exclude), (live) =>
-        requestOn(live, request, timeout, options?.owner).pipe(
-          Effect.catchTag("SessionLost", (lost) =>
-            // The server forgot our session: drop this connection (the supervisor reconnects at once) and
-            // send once more on the next one; a second loss in a row is reported.
-            exclude === undefined
-              ? Effect.promise(() => live.connection.transport.close().catch(() => undefined)).pipe(
-                Effect.andThen(attempt(live))
-              )
-              : Effect.fail(lost)
-          )
+    const budget = timeoutOf(options)
+    const timeLeft = (deadline: number) => Duration.millis(Math.max(1, deadline - clock.currentTimeMillisUnsafe()))
+    const attempt = (deadline: number, exclude?: Live): Effect.Effect<JSONRPCResponse, BackendError | SessionLost> =>
+      Effect.flatMap(Effect.suspend(() => awaitLive(timeLeft(deadline), exclude)), (live) =>
+        Effect.suspend(() => requestOn(live, request, timeLeft(deadline), options?.owner)).pipe(
+          Effect.catchTag("SessionLost", (lost) => {
+            if (exclude !== undefined) return Effect.fail(lost)
+            // Dropped (the supervisor reconnects), not waited for: its ending may take seconds the request has not.
+            void live.connection.transport.close().catch(() => undefined)
+            return attempt(deadline, live)
+          })
         ))
-    return attempt(lost).pipe(Effect.catchTag("SessionLost", (lost) => Effect.fail(lostSession(request.method, lost))))
+    return Effect.suspend(() => attempt(retry?.deadline ?? clock.currentTimeMillisUnsafe() + Duration.toMillis(budget), retry?.lost)).pipe(
+      Effect.catchTag("SessionLost", (lost) => Effect.fail(lostSession(request.method, lost))),
+      // A timeout is told against the caller's whole budget, not what a resend had left of it.
+      Effect.catchTag("RequestTimedOut", (error) =>
+        Effect.fail(new RequestTimedOut({ serverId, method: error.method, timeoutMillis: Duration.toMillis(budget) })))
+    )
   }
 
   // Requests that cannot take the fast path (no connection right now, or a lost session to retry) run here.
@@ -712,8 +721,9 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   ) =>
     Effect.suspend((): Effect.Effect<Effect.Effect<void>> => {
       const live = SubscriptionRef.getUnsafe(state).live
+      const deadline = clock.currentTimeMillisUnsafe() + Duration.toMillis(timeoutOf(options))
       const viaFiber = (lost?: Live) =>
-        runSlow(request(message, options, lost).pipe(Effect.exit, Effect.map(onDone)))
+        runSlow(request(message, options, lost === undefined ? undefined : { lost, deadline }).pipe(Effect.exit, Effect.map(onDone)))
       if (live === undefined) {
         const fiber = viaFiber()
         return Effect.succeed(Fiber.interrupt(fiber).pipe(Effect.asVoid))

@@ -120,14 +120,20 @@ const isEraFailure = (error: unknown) => error instanceof SdkError && error.code
 const isRefusal = (error: unknown) => error instanceof SdkError || error instanceof ProtocolError
 
 /**
+ * A POST the legacy SSE server refused for the connection's sake, not the request's: its credentials no longer
+ * pass (401, 403), or it no longer knows the session (404, e.g. behind a balancer that is not sticky).
+ */
+const refusesConnection = /^Error POSTing to endpoint \(HTTP (401|403|404)\)/
+
+/**
  * Which transport errors end the connection. The legacy SSE transport has one stream: when it breaks (an `SseError`),
- * its EventSource reconnects into a new, never-initialized session, so the gateway must reconnect itself. Its other
- * errors are one POST the server refused (that request fails on its own) or one message it could not read: the
- * connection, and every session's calls on it, go on. The Streamable HTTP transport gives up its GET stream after its
+ * its EventSource reconnects into a new, never-initialized session, so the gateway must reconnect itself; so does a
+ * POST refused for the connection's sake. Its other errors are one POST the server refused (that request fails on
+ * its own) or one message it could not read: the connection, and every session's calls on it, go on. The Streamable HTTP transport gives up its GET stream after its
  * own retries and says so only here.
  */
 const isFatal = (endpoint: Endpoint, error: Error) =>
-  (endpoint.kind === "sse" && error instanceof SseError) ||
+  (endpoint.kind === "sse" && (error instanceof SseError || refusesConnection.test(error.message))) ||
   (endpoint.kind === "streamable-http" && /maximum reconnection attempts/i.test(error.message))
 
 /** Error text for logs and health: the cause's message only, never the config (which holds secrets). */

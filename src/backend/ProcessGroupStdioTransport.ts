@@ -135,8 +135,9 @@ export class ProcessGroupStdioTransport implements Transport {
       })
     }
     return new Promise((resolve, reject) => {
-      // A failed write to the pipe (EPIPE: the process is dying) delivered nothing either.
-      stdin.write(serializeMessage(message), (error) => (error ? reject(new ProcessNotRunning()) : resolve()))
+      // A failed write (EPIPE) is not ProcessNotRunning: corked messages share one write, and its error reaches every
+      // one of them, some of which the server may have read. Only what was never written may be sent again.
+      stdin.write(serializeMessage(message), (error) => (error ? reject(error) : resolve()))
     })
   }
 

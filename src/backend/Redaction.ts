@@ -16,19 +16,36 @@ export const redactor = (secretValues: Iterable<string>): ((text: string) => str
   }
 }
 
-/** Values the gateway hands the backend that must never be logged or shown: env values, header values. */
+/** Query parameter names whose values are credentials. */
+const secretName = /key|token|secret|sig|auth|pass|session|credential/i
+
+const safeDecode = (text: string) => {
+  try {
+    return decodeURIComponent(text.replace(/\+/g, " "))
+  } catch {
+    return text
+  }
+}
+
+/** Values the gateway hands the backend that must never be logged or shown: env values, header values, URL keys. */
 export const secretsOf = (endpoint: Connection.Endpoint): ReadonlyArray<string> => {
   if (endpoint.kind === "stdio") return Object.values(endpoint.env)
   const url = new URL(endpoint.url)
-  // A query may hold keys: redacted whole, and each value both as written (percent-encoded, as error messages quote
-  // the URL) and decoded.
-  const written = url.search.slice(1).split("&").map((pair) => pair.slice(pair.indexOf("=") + 1))
+  // A query may hold keys: redacted whole, and each value that looks like one (a secret-sounding name, or long) both
+  // as written (percent-encoded, as error messages quote the URL) and decoded. `?version=2025-03-26` is left alone.
+  const pairs = url.search.slice(1).split("&").flatMap((pair) => {
+    const at = pair.indexOf("=")
+    return at === -1 ? [] : [{ name: pair.slice(0, at), written: pair.slice(at + 1) }]
+  })
+  const queryValues = pairs
+    .filter(({ name, written }) => secretName.test(name) || written.length >= 16)
+    .flatMap(({ written }) => [written, safeDecode(written)])
   return [
-    ...Object.values(endpoint.headers).flatMap((value) => [value, ...value.split(/\s+/)]),
+    // A header value whole, and the credentials after an auth scheme ("Bearer <token>"), not the scheme's name.
+    ...Object.values(endpoint.headers).flatMap((value) => [value, ...value.split(/\s+/).slice(1)]),
     url.username,
     url.password,
     url.search,
-    ...written,
-    ...url.searchParams.values()
+    ...queryValues
   ]
 }

@@ -21,6 +21,22 @@ const make = Effect.gen(function*() {
   })
 })
 
+/** The fixture with a grandchild that holds its pipes: after the server dies, its connection takes seconds to end. */
+const lingering = Effect.gen(function*() {
+  return yield* Backend.make({
+    serverId: "fixture",
+    endpoint: {
+      kind: "stdio",
+      command: Fixtures.nodeBinary,
+      args: [Fixtures.legacyServer, "--spawn-grandchild", "--grandchild-holds-pipes"],
+      env: {}
+    },
+    requestTimeout: "10 seconds",
+    restart: { baseDelay: "1 second", maxDelay: "4 seconds", healthyAfter: "1 minute" },
+    tracker: yield* Watchdog
+  })
+})
+
 const awaitState = (backend: Backend.Backend, state: Backend.HealthState) =>
   backend.healthChanges.pipe(
     Stream.filter((h) => h.state === state),
@@ -90,19 +106,7 @@ describe("Backend supervision (virtual time)", () => {
 
   it.effect("a request sent while a crashed server is still being ended waits for the restart instead of failing", () =>
     Effect.gen(function*() {
-      // A grandchild holding the pipes keeps the old connection closing for a while after the server dies.
-      const backend = yield* Backend.make({
-        serverId: "fixture",
-        endpoint: {
-          kind: "stdio",
-          command: Fixtures.nodeBinary,
-          args: [Fixtures.legacyServer, "--spawn-grandchild", "--grandchild-holds-pipes"],
-          env: {}
-        },
-        requestTimeout: "10 seconds",
-        restart: { baseDelay: "1 second", maxDelay: "4 seconds", healthyAfter: "1 minute" },
-        tracker: yield* Watchdog
-      })
+      const backend = yield* lingering
       const first = yield* awaitState(backend, "ready")
       process.kill(first.pid ?? -1, "SIGKILL")
       yield* awaitGone(first.pid ?? -1).pipe(TestClock.withLive)
@@ -114,6 +118,30 @@ describe("Backend supervision (virtual time)", () => {
       const exit = yield* Fiber.join(answer)
       assert.isTrue(Exit.isSuccess(exit), String(Exit.isFailure(exit) ? exit.cause : ""))
       assert.include(JSON.stringify(Exit.isSuccess(exit) ? exit.value : undefined), "after the restart")
+    }).pipe(Effect.provide(layers)))
+
+  it.effect("such a request keeps its own timeout: it ends at its deadline, not after the old process is ended", () =>
+    Effect.gen(function*() {
+      const backend = yield* lingering
+      const first = yield* awaitState(backend, "ready")
+      process.kill(first.pid ?? -1, "SIGKILL")
+      yield* awaitGone(first.pid ?? -1).pipe(TestClock.withLive)
+      yield* settle
+      // Half a second, and the restart comes only after a second.
+      const answer = yield* backend.request(
+        { jsonrpc: "2.0", id: "short", method: "tools/call", params: { name: "echo", arguments: { text: "late" } } },
+        { timeout: "500 millis" }
+      ).pipe(Effect.flip, Effect.forkChild)
+      yield* settleBriefly
+      yield* TestClock.adjust("499 millis")
+      yield* settleBriefly
+      assert.isUndefined(answer.pollUnsafe())
+      yield* TestClock.adjust("1 millis")
+      yield* settleBriefly
+      // At its deadline, while the old process is still being ended (its grandchild holds on for seconds).
+      const error = answer.pollUnsafe()
+      assert.isDefined(error, "ended at its deadline")
+      assert.strictEqual(error !== undefined && Exit.isSuccess(error) ? error.value._tag : undefined, "BackendUnavailable")
     }).pipe(Effect.provide(layers)))
 
   it.effect("a server that cannot start is reported failed, retried with capped backoff, and requests fail fast", () =>

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Schedule } from "effect"
-import { ProcessGroupStdioTransport, type StdioParameters } from "../../src/backend/ProcessGroupStdioTransport.ts"
+import { ProcessGroupStdioTransport, ProcessNotRunning, type StdioParameters } from "../../src/backend/ProcessGroupStdioTransport.ts"
 import * as Fixtures from "../fixtures/Fixtures.ts"
 import { awaitGone, groupMembers, isRunning } from "../support/Processes.ts"
 
@@ -92,6 +92,28 @@ describe("ProcessGroupStdioTransport: no child outlives the gateway", () => {
       assert.isAbove(pid, 0)
       assert.isFalse(isRunning(pid))
       assert.deepStrictEqual(groupMembers(pid), [])
+    }))
+
+  it.live("only what was never written is reported ProcessNotRunning: a failed write may have reached the server", () =>
+    Effect.gen(function*() {
+      // A server that reads one message and exits: two sent in one turn share one write, which then fails (EPIPE).
+      const transport = new ProcessGroupStdioTransport({
+        command: Fixtures.nodeBinary,
+        args: ["-e", "process.stdin.once('data', () => process.exit(0))"],
+        env: {},
+        eofGraceMillis: 300,
+        termGraceMillis: 600
+      })
+      yield* Effect.promise(() => transport.start())
+      const outcome = (message: Parameters<typeof transport.send>[0]) =>
+        transport.send(message).then(() => "written", (error: unknown) => error instanceof ProcessNotRunning ? "not running" : "failed")
+      const read = outcome({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "side-effect" } })
+      const big = outcome({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { pad: "x".repeat(4 << 20) } })
+      const outcomes = yield* Effect.promise(() => Promise.all([read, big]))
+      assert.notInclude(outcomes, "not running", "the first may have been read: it must not be sent again")
+      yield* Effect.promise(() => transport.close())
+      // After the process is gone, nothing is written: that one may be sent again.
+      assert.strictEqual(yield* Effect.promise(() => outcome({ jsonrpc: "2.0", method: "notifications/initialized" })), "not running")
     }))
 
   it.live("a server behind a wrapper (sh -c) that ignores SIGTERM: the whole chain is gone", () =>
