@@ -133,7 +133,9 @@ export class SearchIndex {
       const name = exposedName(tool.name)
       if (name !== undefined) byName.set(name, tool)
     }
+    // Recorded before the documents are added: should one of them throw, those added so far are still removable.
     const slots: Array<number> = []
+    this.#byServer.set(serverId, slots)
     for (const [name, tool] of byName) {
       const frequencies = new Map<string, number>()
       weigh(frequencies, tool.name, fieldWeights.name)
@@ -158,7 +160,6 @@ export class SearchIndex {
       this.#totalLength += length
       slots.push(slot)
     }
-    this.#byServer.set(serverId, slots)
   }
 
   /** Drops a server's tools (it went away, or is about to be indexed again). */
