@@ -53,6 +53,9 @@ export const codeOfSubmitError = (tag: string): number => {
   }
 }
 
+/** Requests routed by a name (or ref) in their params. */
+const namesByParams = (method: string) => method === "tools/call" || method === "prompts/get" || method === "completion/complete"
+
 /** Requests about one resource, routed by its URI. */
 const namesResource = (method: string) => method === "resources/read" || method === "resources/subscribe"
 
@@ -70,6 +73,8 @@ export const submitRefusal = (
   if (error._tag === "AmbiguousMethod" && namesResource(request.method) && typeof uri === "string") {
     return errorMessage(request.id, era === "legacy" ? ResourceNotFound : InvalidParams, "Resource not found", { uri })
   }
+  // A tool, prompt or completion ref that names no server is an unknown name, not an unknown method (MCP: -32602).
+  if (error._tag === "AmbiguousMethod" && namesByParams(request.method)) return errorMessage(request.id, InvalidParams, error.message)
   return errorMessage(request.id, codeOfSubmitError(error._tag), error.message)
 }
 

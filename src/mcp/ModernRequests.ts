@@ -5,6 +5,7 @@
  * progress token are made unique before it enters that session and restored on the way out, so requests of
  * different HTTP exchanges can never be mistaken for each other.
  */
+import { randomBytes } from "node:crypto"
 import {
   CLIENT_CAPABILITIES_META_KEY,
   type JSONRPCNotification,
@@ -84,7 +85,12 @@ interface Waiting {
   readonly capabilities: Readonly<Record<string, unknown>> | undefined
   /** the backend's questions the client was given (as `input_required`) and has not answered yet */
   readonly questions: Set<string>
+  /** whether the client was given `input_required` and the call waits for its retry (a retry is taken once) */
+  awaitingRetry: boolean
 }
+
+/** The ids of the gateway's own calls, which are also the `requestState` of their `input_required` retries. */
+const callPrefix = "gw-call-"
 
 /** The client capability a backend's question needs. */
 const neededCapability: Partial<Record<string, string>> = {
@@ -174,7 +180,10 @@ const headerMismatch = (request: JSONRPCRequest, headers: Readonly<Record<string
     const name = request.params?.[request.method === "resources/read" ? "uri" : "name"]
     const header = headers["mcp-name"]
     if (header === undefined) return "missing Mcp-Name header"
-    if (typeof name === "string" && header !== name) return `Mcp-Name header "${header}" does not match the body`
+    // A name that is not plain ASCII travels Base64-encoded (`=?base64?...?=`), as the SDK's clients send it.
+    const decoded = ParamHeaders.decode(header.trim())
+    if (decoded === undefined) return `Mcp-Name header "${header}" is not valid Base64 of UTF-8`
+    if (typeof name === "string" && decoded !== name) return `Mcp-Name header "${header}" does not match the body`
   }
   return undefined
 }
@@ -197,7 +206,6 @@ export class ModernRequests extends Context.Service<ModernRequests, {
       const readers = yield* FiberSet.make()
       /** Per call answered `input_required`: what ends it if the client never sends the retry. */
       const abandonments = yield* FiberMap.make<string>()
-      let counter = 0
 
       /** How long a server is given to answer: as long as a client is given to answer the server's questions. */
       const requestTimeout = (serverId: string | undefined) => {
@@ -249,8 +257,11 @@ export class ModernRequests extends Context.Service<ModernRequests, {
             // Only a call whose client declared it can answer this kind of question is asked it.
             const needed = neededCapability[event.data.request.method]
             const canAnswer = (waiting: Waiting) => needed === undefined || waiting.capabilities?.[needed] !== undefined
+            // A progress token the backend echoes is the session's (`<session>/<request_id>`), not the call's own.
             const token = event.data.request.params?._meta?.progressToken
-            const echoed = typeof token === "string" ? hub.waiting.get(token) : undefined
+            const requestId = typeof token === "string" ? token.slice(token.indexOf("/") + 1) : undefined
+            const unique = requestId === undefined ? undefined : hub.requestIds.get(requestId)
+            const echoed = unique === undefined ? undefined : hub.waiting.get(unique)
             const candidates = [...hub.waiting.values()].filter((waiting) => waiting.serverId === event.data.server_id && canAnswer(waiting))
             const asker = echoed !== undefined && canAnswer(echoed) ? echoed : candidates.length === 1 ? candidates[0] : undefined
             if (asker !== undefined) Queue.offerUnsafe(asker.outcomes, { _tag: "Ask", request: event.data.request })
@@ -343,25 +354,34 @@ export class ModernRequests extends Context.Service<ModernRequests, {
             progress(n.method === "notifications/progress" ? { ...n, params: { ...n.params, progressToken: token } } : n)
           }
           const state = request.params?.["requestState"]
-          const resumed = typeof state === "string" ? hub.waiting.get(state) : undefined
-          if (typeof state === "string" && resumed !== undefined) {
+          if (typeof state === "string" && state.startsWith(callPrefix)) {
+            // The gateway's own state: a retry of a call that asked its client something, taken once, with answers
+            // to the questions it was asked only.
+            const resumed = hub.waiting.get(state)
+            if (resumed === undefined || !resumed.awaitingRetry) {
+              const message = "Invalid params: requestState names no call waiting for this retry (it ended, or was retried already)"
+              return { response: JsonRpcErrors.errorMessage(request.id, JsonRpcErrors.InvalidParams, message) }
+            }
+            resumed.awaitingRetry = false
             yield* FiberMap.remove(abandonments, state)
             resumed.progress = restoreToken
             const answers = request.params?.["inputResponses"]
             for (const [id, result] of Object.entries(typeof answers === "object" && answers !== null ? answers : {})) {
-              resumed.questions.delete(id)
+              if (!resumed.questions.delete(id)) continue
               yield* Effect.ignore(hub.session.submit({ jsonrpc: "2.0", id, result: result as Record<string, unknown> }))
             }
             return yield* next(hub, state, resumed, request)
           }
-          const unique = `modern-${++counter}`
+          // Unguessable: a retry naming it resumes the call (clients sharing a token share a hub).
+          const unique = `${callPrefix}${randomBytes(16).toString("base64url")}`
           const waiting: Waiting = {
             serverId: serverNamed(request, hub.client),
             outcomes: yield* Queue.unbounded<Outcome>(),
             progress: restoreToken,
             logs: request.params?._meta?.[LOG_LEVEL_META_KEY] !== undefined,
             capabilities: request.params?._meta?.[CLIENT_CAPABILITIES_META_KEY] as Readonly<Record<string, unknown>> | undefined,
-            questions: new Set()
+            questions: new Set(),
+            awaitingRetry: false
           }
           hub.waiting.set(unique, waiting)
           const params = token === undefined
@@ -398,6 +418,7 @@ export class ModernRequests extends Context.Service<ModernRequests, {
             if (outcome._tag === "Ask") {
               const { id, method, params } = outcome.request
               waiting.questions.add(String(id))
+              waiting.awaitingRetry = true
               const result = { resultType: "input_required", inputRequests: { [String(id)]: { method, params } }, requestState: unique }
               const response = { jsonrpc: "2.0", id: request.id, result } as JSONRPCResponse
               return FiberMap.run(abandonments, unique, abandon(hub, unique, waiting)).pipe(Effect.as({ response }))

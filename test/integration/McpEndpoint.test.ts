@@ -251,6 +251,29 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("/mc
       assert.deepStrictEqual(JSON.parse(modern.text).error, { code: -32602, message: "Resource not found", data: { uri } })
     }))
 
+  it.effect("modern front headers: Mcp-Name may come Base64-encoded (as SDK clients send non-ASCII names); a tool name that names no server is -32602", () =>
+    Effect.gen(function*() {
+      const meta = {
+        [PROTOCOL_VERSION_META_KEY]: "2026-07-28",
+        [CLIENT_INFO_META_KEY]: { name: "raw", version: "1" },
+        [CLIENT_CAPABILITIES_META_KEY]: {}
+      }
+      const callTool = (name: string, mcpName: string) =>
+        post({ jsonrpc: "2.0", id: name, method: "tools/call", params: { name, arguments: { text: "hi" }, _meta: meta } }, {
+          "mcp-protocol-version": "2026-07-28",
+          "mcp-method": "tools/call",
+          "mcp-name": mcpName
+        })
+      const encoded = yield* callTool("fixture__echo", `=?base64?${Buffer.from("fixture__echo", "utf8").toString("base64")}?=`)
+      assert.strictEqual(encoded.status, 200, encoded.text)
+      assert.include(encoded.text, "hi")
+      const wrong = yield* callTool("fixture__echo", `=?base64?${Buffer.from("fixture__other", "utf8").toString("base64")}?=`)
+      assert.strictEqual(wrong.status, 400)
+      const unnamed = yield* callTool("echo", "echo")
+      assert.strictEqual(unnamed.status, 200, "an unknown tool is no unknown method (not 404)")
+      assert.strictEqual(JSON.parse(unnamed.text).error.code, -32602)
+    }))
+
   it.effect("two clients at once (one per era): each sees only its own progress and its own log messages", () =>
     Effect.scoped(Effect.gen(function*() {
       const clients = { a: yield* connect({ token, era: "legacy" }), b: yield* connect({ token: otherToken, era: "auto" }) }

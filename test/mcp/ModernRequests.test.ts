@@ -2,6 +2,7 @@ import type { JSONRPCMessage, JSONRPCRequest } from "@modelcontextprotocol/serve
 import { assert, describe, it } from "@effect/vitest"
 import { type Cause, Context, Effect, Fiber, Layer, Option, Queue, Stream } from "effect"
 import { TestClock } from "effect/testing"
+import type { HttpServerResponse } from "effect/http"
 import * as ConfigLoader from "../../src/config/ConfigLoader.ts"
 import { GatewayConfig } from "../../src/config/GatewayConfig.ts"
 import type { Client } from "../../src/http/Auth.ts"
@@ -28,11 +29,12 @@ const fakeSession = Effect.gen(function*() {
     servers: Effect.succeed([{ id: "s", status: "ready", capabilities: { tools: { listChanged: true } } }]),
     stream: () => Stream.fromQueue(events),
     frames: () => Stream.die("the hub is read as events, never as SSE frames"),
-    submit: (message) =>
+    submit: (message, options) =>
       Effect.sync(() => {
         submitted.push(message)
         if (!("method" in message) || !("id" in message)) return { request_id: null }
         const request_id = String(++requestId)
+        options?.onAccepted?.(request_id)
         if (message.method.endsWith("/list")) {
           emit({ event: "response", data: { request_id, server_id: null, response: { jsonrpc: "2.0", id: message.id, result: { tools: [] } } } })
         }
@@ -79,6 +81,10 @@ const envelope = {
   "io.modelcontextprotocol/clientInfo": { name: "test", version: "1" },
   "io.modelcontextprotocol/clientCapabilities": { sampling: {} }
 }
+
+/** A JSON answer's body. */
+const jsonOf = (response: HttpServerResponse.HttpServerResponse): any =>
+  response.body._tag === "Uint8Array" ? JSON.parse(new TextDecoder().decode(response.body.body)) : undefined
 
 const bodyText = (stream: Stream.Stream<Uint8Array, unknown>) =>
   stream.pipe(Stream.decodeText, Stream.mkString)
@@ -138,15 +144,69 @@ describe("ModernRequests", () => {
       assert.isTrue(refusal !== undefined && "error" in refusal, JSON.stringify(toBackend()))
       assert.deepStrictEqual(cancelled !== undefined && "params" in cancelled ? cancelled.params : undefined, { requestId: unique })
 
-      // A late retry is a new call, not the abandoned one.
+      // A late retry is refused: its call is over, and nothing is sent for it.
       const before = hub.submitted.length
-      yield* handle({
+      const late = yield* handle({
         jsonrpc: "2.0",
         id: 8,
         method: "tools/call",
         params: { name: "s__ask", arguments: {}, requestState: String(unique), inputResponses: { "s:1": { role: "assistant" } }, _meta: envelope }
+      })
+      assert.strictEqual(jsonOf(late)?.error?.code, -32602)
+      assert.deepStrictEqual(hub.submitted.slice(before), [], "nothing is sent to the backend for a call that ended")
+    }))
+
+  it.effect("a retry resumes its call once, with answers to the questions it was asked only; its state is not guessable", () =>
+    Effect.gen(function*() {
+      const { hub, handle } = yield* setup
+      const call = yield* handle({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "s__ask", arguments: {}, _meta: envelope } })
+        .pipe(Effect.forkChild({ startImmediately: true }))
+      yield* TestClock.adjust("1 millis")
+      hub.emit({ event: "request", data: { server_id: "s", request: { jsonrpc: "2.0", id: "s:1", method: "sampling/createMessage", params: {} } } })
+      const state = jsonOf(yield* Fiber.join(call))?.result?.requestState as string
+      assert.match(state, /^gw-call-[A-Za-z0-9_-]{20,}$/)
+
+      const retry = { name: "s__ask", arguments: {}, requestState: state, _meta: envelope }
+      const before = hub.submitted.length
+      const resumed = yield* handle({
+        jsonrpc: "2.0",
+        id: 2,
+        method: "tools/call",
+        params: { ...retry, inputResponses: { "s:1": { role: "assistant" }, "s:9": { role: "assistant" } } }
       }).pipe(Effect.forkChild({ startImmediately: true }))
       yield* TestClock.adjust("1 millis")
-      assert.isFalse(hub.submitted.slice(before).some((m) => "id" in m && m.id === "s:1" && "result" in m), "the answer is not sent to a question already refused")
+      const answers = hub.submitted.slice(before).filter((m) => "result" in m).map((m) => ("id" in m ? m.id : undefined))
+      assert.deepStrictEqual(answers, ["s:1"], "an answer to a question never asked is not sent on")
+      // The same retry again (replayed, or another client sharing the hub) is refused while the first waits.
+      const replayed = yield* handle({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { ...retry, inputResponses: {} } })
+      assert.strictEqual(jsonOf(replayed)?.error?.code, -32602)
+      yield* Fiber.interrupt(resumed)
+    }))
+
+  it.effect("a backend's question that echoes a call's progress token goes to that call, whatever else is in flight", () =>
+    Effect.gen(function*() {
+      const { hub, handle } = yield* setup
+      const ask = (id: number) =>
+        handle({ jsonrpc: "2.0", id, method: "tools/call", params: { name: "s__ask", arguments: {}, _meta: { ...envelope, progressToken: `p${id}` } } })
+          .pipe(Effect.forkChild({ startImmediately: true }))
+      const [first, second] = [yield* ask(1), yield* ask(2)]
+      const submittedCalls = () => hub.submitted.filter((m) => "method" in m && m.method === "tools/call")
+      for (let turn = 0; turn < 100 && submittedCalls().length < 2; turn++) yield* TestClock.adjust("1 millis")
+      // The second call's request_id in the hub's session (the fake numbers requests as they come); the backend
+      // echoes the session's token for it, `<session>/<request_id>`.
+      const requests = hub.submitted.filter((m) => "method" in m && "id" in m)
+      const requestId = (requests as Array<JSONRPCMessage>).indexOf(submittedCalls()[1]!) + 1
+      hub.emit({
+        event: "request",
+        data: { server_id: "s", request: { jsonrpc: "2.0", id: "s:1", method: "sampling/createMessage", params: { _meta: { progressToken: `hub/${requestId}` } } } }
+      })
+      yield* TestClock.adjust("1 millis")
+      const answered = yield* Fiber.join(second).pipe(Effect.map((response) => {
+        const body = response.body
+        return body._tag === "Stream" ? undefined : jsonOf(response)
+      }))
+      assert.isUndefined(first.pollUnsafe(), "the other call is not asked")
+      assert.isDefined(answered, "asked as a JSON input_required or a stream")
+      yield* Fiber.interrupt(first)
     }))
 })
