@@ -202,7 +202,13 @@ export class ModernRequests extends Context.Service<ModernRequests, {
       const manager = yield* SessionManager
       const config = yield* GatewayConfig
       const hubs = new Map<string, Hub>()
-      const lock = yield* Semaphore.make(1)
+      /** One per client: making a hub waits for its servers to settle, and no other client waits behind that. */
+      const locks = new Map<string, Semaphore.Semaphore>()
+      const lockOf = (clientId: string) => {
+        let lock = locks.get(clientId)
+        if (lock === undefined) locks.set(clientId, lock = Semaphore.makeUnsafe(1))
+        return lock
+      }
       const readers = yield* FiberSet.make()
       /** Per call answered `input_required`: what ends it if the client never sends the retry. */
       const abandonments = yield* FiberMap.make<string>()
@@ -300,7 +306,7 @@ export class ModernRequests extends Context.Service<ModernRequests, {
         })
 
       const makeHub = (client: Client) =>
-        lock.withPermits(1)(Effect.gen(function*() {
+        lockOf(client.id).withPermits(1)(Effect.gen(function*() {
           const existing = hubs.get(client.id)
           if (existing !== undefined && !(yield* existing.session.isClosed)) return existing
           // Every client capability: a backend's question reaches the client as `input_required` (the client's
@@ -391,8 +397,18 @@ export class ModernRequests extends Context.Service<ModernRequests, {
           let accepted: string | undefined
           const onAccepted = (requestId: string) => void hub.requestIds.set(accepted = requestId, unique)
           const submit = hub.session.submit({ ...request, id: unique, ...(params === undefined ? {} : { params }) }, { onAccepted })
-          // (A URI the client never listed is learnt by the session itself before it routes it.)
-          const submitted = yield* Effect.result(submit)
+          // (A URI the client never listed is learnt by the session itself before it routes it, which can take a while:
+          // a client that leaves meanwhile leaves nothing behind, and its call is cancelled if it was accepted.)
+          const submitted = yield* Effect.result(submit).pipe(
+            Effect.onInterrupt(() =>
+              Effect.suspend(() => {
+                hub.waiting.delete(unique)
+                if (accepted === undefined) return Effect.void
+                hub.requestIds.delete(accepted)
+                return Effect.ignore(hub.session.submit({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: unique } }))
+              })
+            )
+          )
           if (submitted._tag === "Failure") {
             if (accepted !== undefined) hub.requestIds.delete(accepted)
             hub.waiting.delete(unique)

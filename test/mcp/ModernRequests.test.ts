@@ -30,7 +30,11 @@ const fakeSession = Effect.gen(function*() {
     stream: () => Stream.fromQueue(events),
     frames: () => Stream.die("the hub is read as events, never as SSE frames"),
     submit: (message, options) =>
-      Effect.sync(() => {
+      // `s__slow` takes ten seconds to be accepted (as a read of a URI the session never listed waits while it
+      // learns its servers' resources).
+      Effect.andThen(
+        "method" in message && message.params?.["name"] === "s__slow" ? Effect.sleep("10 seconds") : Effect.void,
+        Effect.sync(() => {
         submitted.push(message)
         if (!("method" in message) || !("id" in message)) return { request_id: null }
         const request_id = String(++requestId)
@@ -39,7 +43,7 @@ const fakeSession = Effect.gen(function*() {
           emit({ event: "response", data: { request_id, server_id: null, response: { jsonrpc: "2.0", id: message.id, result: { tools: [] } } } })
         }
         return { request_id }
-      }),
+      })),
     close: () => Effect.void,
     closed: Effect.never,
     isClosed: Effect.succeed(false)
@@ -181,6 +185,23 @@ describe("ModernRequests", () => {
       const replayed = yield* handle({ jsonrpc: "2.0", id: 3, method: "tools/call", params: { ...retry, inputResponses: {} } })
       assert.strictEqual(jsonOf(replayed)?.error?.code, -32602)
       yield* Fiber.interrupt(resumed)
+    }))
+
+  it.effect("a client that leaves while its call is still being submitted leaves no call behind to be asked", () =>
+    Effect.gen(function*() {
+      const { hub, handle } = yield* setup
+      const leaving = yield* handle({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "s__slow", arguments: {}, _meta: envelope } })
+        .pipe(Effect.forkChild({ startImmediately: true }))
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.interrupt(leaving)
+      // Now the only call to `s` is this one: a question from `s` that names no call is its.
+      const call = yield* handle({ jsonrpc: "2.0", id: 2, method: "tools/call", params: { name: "s__ask", arguments: {}, _meta: envelope } })
+        .pipe(Effect.forkChild({ startImmediately: true }))
+      for (let turn = 0; turn < 100 && !hub.submitted.some((m) => "method" in m && m.method === "tools/call"); turn++) {
+        yield* TestClock.adjust("1 millis")
+      }
+      hub.emit({ event: "request", data: { server_id: "s", request: { jsonrpc: "2.0", id: "s:1", method: "sampling/createMessage", params: {} } } })
+      assert.strictEqual(jsonOf(yield* Fiber.join(call))?.result?.resultType, "input_required")
     }))
 
   it.effect("a backend's question that echoes a call's progress token goes to that call, whatever else is in flight", () =>
