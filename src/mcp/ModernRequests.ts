@@ -23,7 +23,7 @@ import type { Client } from "../http/Auth.ts"
 import * as Namespacing from "../protocol/Namespacing.ts"
 import * as McpMethods from "../protocol/McpMethods.ts"
 import * as ParamHeaders from "../protocol/ParamHeaders.ts"
-import type { Session } from "../session/Session.ts"
+import type { ServerSummary, Session } from "../session/Session.ts"
 import type { SessionEvent } from "../session/SessionEvent.ts"
 import { SessionManager } from "../session/SessionManager.ts"
 import * as JsonRpcErrors from "./JsonRpcErrors.ts"
@@ -103,7 +103,6 @@ const neededCapability: Partial<Record<string, string>> = {
 interface Hub {
   readonly client: Client
   readonly session: Session
-  readonly servers: Parameters<typeof ServerIdentity.capabilities>[0]
   /** by the unique id the request carries inside the session */
   readonly waiting: Map<string, Waiting>
   /** the session's `request_id`s back to the unique ids (an error event names only the former) */
@@ -311,11 +310,10 @@ export class ModernRequests extends Context.Service<ModernRequests, {
           if (existing !== undefined && !(yield* existing.session.isClosed)) return existing
           // Every client capability: a backend's question reaches the client as `input_required` (the client's
           // retry answers it; one that cannot answer declines, which the backend hears as its answer).
-          const { session, servers } = yield* manager.create(client, undefined, undefined, { inputRequired: "forward", edge: "mcp" })
+          const { session } = yield* manager.create(client, undefined, undefined, { inputRequired: "forward", edge: "mcp" })
           const hub: Hub = {
             client,
             session,
-            servers,
             waiting: new Map(),
             requestIds: new Map(),
             listeners: new Set(),
@@ -328,7 +326,8 @@ export class ModernRequests extends Context.Service<ModernRequests, {
           return hub
         }))
 
-      const discover = (hub: Hub, client: Client, id: RequestId) => ({
+      /** `servers`: as they are now (the hub lives long: what its servers were when it was made says little). */
+      const discover = (client: Client, id: RequestId, servers: ReadonlyArray<ServerSummary>) => ({
         jsonrpc: "2.0" as const,
         id,
         result: {
@@ -336,8 +335,8 @@ export class ModernRequests extends Context.Service<ModernRequests, {
           ttlMs: 0,
           cacheScope: "private",
           supportedVersions: [ModernVersion],
-          capabilities: ServerIdentity.capabilities(hub.servers, client),
-          instructions: ServerIdentity.instructions(hub.servers, client),
+          capabilities: ServerIdentity.capabilities(servers, client),
+          instructions: ServerIdentity.instructions(servers, client),
           _meta: { "io.modelcontextprotocol/serverInfo": ServerIdentity.serverInfo }
         }
       })
@@ -510,10 +509,10 @@ export class ModernRequests extends Context.Service<ModernRequests, {
        * A listen stream: acknowledged first, then the notifications its filter asks for, each stamped with its
        * subscription id, with a keep-alive comment while it is quiet. Closing it releases what it held.
        */
-      const listen = (hub: Hub, request: JSONRPCRequest) => {
+      const listen = (hub: Hub, request: JSONRPCRequest, servers: ReadonlyArray<ServerSummary>) => {
         // What the stream will carry: the list changes some server of the client can report (and the resources
         // asked for, whose updates the backends are subscribed to).
-        const filter = ListenFilter.honoured(ListenFilter.filterOf(request.params), ServerIdentity.capabilities(hub.servers, hub.client))
+        const filter = ListenFilter.honoured(ListenFilter.filterOf(request.params), ServerIdentity.capabilities(servers, hub.client))
         const notifications = Stream.callback<JSONRPCNotification>((queue) =>
           Effect.acquireRelease(
             Effect.gen(function*() {
@@ -573,8 +572,10 @@ export class ModernRequests extends Context.Service<ModernRequests, {
           const status = hub.failure._tag === "TooManySessions" ? 429 : 403
           return JsonRpcErrors.errorResponse(status, JsonRpcErrors.ServerError, hub.failure.message, { id: request.id })
         }
-        if (request.method === "server/discover") return HttpServerResponse.jsonUnsafe(discover(hub.success, client, request.id))
-        if (request.method === "subscriptions/listen") return listen(hub.success, request)
+        if (request.method === "server/discover") {
+          return HttpServerResponse.jsonUnsafe(discover(client, request.id, yield* hub.success.session.serversNow))
+        }
+        if (request.method === "subscriptions/listen") return listen(hub.success, request, yield* hub.success.session.serversNow)
 
         // SEP-2243: the arguments a tool mirrors into `Mcp-Param-*` headers must match them, as for `Mcp-Name`. The
         // gateway itself sends its backends the headers their own schemas ask for, from the body.

@@ -7,7 +7,7 @@ import {
   type ServerCapabilities
 } from "@modelcontextprotocol/client"
 import { Clock, Duration, Effect, Exit, Fiber, FiberSet, Result, Stream } from "effect"
-import type { Backend, BackendRequest } from "../backend/Backend.ts"
+import type { Backend, BackendRequest, Health } from "../backend/Backend.ts"
 import type { BackendError } from "../backend/BackendErrors.ts"
 import * as LogLevels from "../protocol/LogLevels.ts"
 import * as McpMethods from "../protocol/McpMethods.ts"
@@ -73,6 +73,8 @@ export interface Session {
   readonly id: string
   readonly clientId: string
   readonly servers: Effect.Effect<ReadonlyArray<ServerSummary>>
+  /** The same, as the servers are now: a server still starting or restarting is not waited for. */
+  readonly serversNow: Effect.Effect<ReadonlyArray<ServerSummary>>
   /**
    * The events for one GET: first what the client missed after `lastEventId` (if given), then live. A later
    * call takes over: this stream then ends. The stream ends after `closed` when the session closes.
@@ -769,9 +771,10 @@ export const make = Effect.fnUntraced(function*(options: Options) {
 
   // A backend still starting (the gateway just started, or it is coming back) gets a moment to settle, so
   // that a new session reports what it can use rather than a transient state.
-  const servers = Effect.forEach([...options.backends], ([id, backend]) =>
+  const summaries = (healthOf: (id: string, backend: Backend) => Effect.Effect<Health>) =>
+    Effect.forEach([...options.backends], ([id, backend]) =>
     Effect.gen(function*() {
-      const health = yield* backend.settled(options.requestTimeout(id))
+      const health = yield* healthOf(id, backend)
       const info = yield* backend.info
       if (info !== undefined) {
         return {
@@ -783,11 +786,13 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       }
       return { id, status: "failed", error: health.lastError ?? health.state } satisfies ServerSummary
     }), { concurrency: "unbounded" })
+  const servers = summaries((id, backend) => backend.settled(options.requestTimeout(id)))
 
   return {
     id: options.id,
     clientId: options.client.id,
     servers,
+    serversNow: summaries((_, backend) => backend.health),
     stream: events.stream,
     frames: events.frames,
     submit,

@@ -27,6 +27,7 @@ const fakeSession = Effect.gen(function*() {
     id: "hub",
     clientId: client.id,
     servers: Effect.succeed([{ id: "s", status: "ready", capabilities: { tools: { listChanged: true } } }]),
+    serversNow: Effect.succeed([{ id: "s", status: "ready", capabilities: { tools: { listChanged: true } } }]),
     stream: () => Stream.fromQueue(events),
     frames: () => Stream.die("the hub is read as events, never as SSE frames"),
     submit: (message, options) =>
