@@ -141,7 +141,10 @@ export const resolve = <M extends ClientMessage>(
           params: { ...message.params, ref: { ...ref, name: target.name } }
         })
       }
-      const serverId = type === "ref/resource" && typeof uri === "string" ? ResourceMap.serverOf(resources, uri) : undefined
+      // A resource ref names a template by its text: the server listing exactly it, else one whose template matches.
+      const serverId = type === "ref/resource" && typeof uri === "string"
+        ? ResourceMap.serverOfTemplate(resources, uri) ?? ResourceMap.serverOf(resources, uri)
+        : undefined
       if (serverId !== undefined) return single(client, serverId, message)
     }
   }

@@ -145,7 +145,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
     shortNames[method] = new Map([...[...shortNames[method]].filter(([, t]) => !serverIds.has(t.serverId)), ...fresh])
     names = new Map([...shortNames["tools/list"], ...shortNames["prompts/list"]])
   }
-  let resources: ResourceMap.ResourceMap = ResourceMap.empty
+  let resources: ResourceMap.ResourceMap = ResourceMap.ordered([...options.backends.keys()])
   const tasks = Tasks.make()
   const canAnswer = (method: string) => {
     const needed = capabilityOf[method]
@@ -526,8 +526,11 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const routingClient: Router.Client = { servers: [...options.backends.keys()], namespacing: options.client.namespacing }
 
   /** A request by URI that the session cannot route before it has learnt its servers' resources. */
+  const isResourceRef = (ref: unknown) => typeof ref === "object" && ref !== null && (ref as { type?: unknown }).type === "ref/resource"
+
   const needsResources = (message: JSONRPCMessage) =>
-    "method" in message && "id" in message && !learnt.has("resources/list") && McpMethods.isUriRouted(message.method) &&
+    "method" in message && "id" in message && !learnt.has("resources/list") &&
+    (McpMethods.isUriRouted(message.method) || (message.method === "completion/complete" && isResourceRef(message.params?.["ref"]))) &&
     Router.resolve(message, routingClient, names, resources)._tag === "Failure"
 
   const submit = (message: JSONRPCMessage, submitOptions?: SubmitOptions) =>

@@ -32,6 +32,35 @@ describe("ResourceMap", () => {
     assert.isUndefined(ResourceMap.serverOf(templated, "other://42"))
   })
 
+  it("the session's server order decides who keeps a URI or a template, whichever server listed last", () => {
+    const templates = (serverId: string) => ({ serverId, result: { resourceTemplates: [{ uriTemplate: "gh://{owner}/{repo}", name: "repo" }] } })
+    let map = ResourceMap.withTemplates(ResourceMap.ordered(["a", "b"]), [templates("b"), templates("a")])
+    assert.strictEqual(ResourceMap.serverOf(map, "gh://x/y"), "a", "a comes first in the session, though b answered first")
+    // a lists again (its list changed): it keeps its rank.
+    map = ResourceMap.withTemplates(map, [templates("a")])
+    assert.strictEqual(ResourceMap.serverOf(map, "gh://x/y"), "a")
+    // A URI both offer: a's, until a no longer offers it; then b's, with no listing of b's needed.
+    map = ResourceMap.withResources(map, [part("b", ["file:///shared"]), part("a", ["file:///shared"])]).map
+    assert.strictEqual(ResourceMap.serverOf(map, "file:///shared"), "a")
+    map = ResourceMap.withResources(map, [part("a", [])]).map
+    assert.strictEqual(ResourceMap.serverOf(map, "file:///shared"), "b")
+  })
+
+  it("a completion ref names a template by its text: the server that lists exactly it, not one whose template matches the text", () => {
+    const resources = ResourceMap.withTemplates(ResourceMap.ordered(["any", "search"]), [
+      { serverId: "any", result: { resourceTemplates: [{ uriTemplate: "{+anything}", name: "anything" }] } },
+      { serverId: "search", result: { resourceTemplates: [{ uriTemplate: "search://items{?q}", name: "search" }] } }
+    ])
+    const client = { servers: ["any", "search"], namespacing: "on" } as const
+    const route = Router.resolve({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "completion/complete",
+      params: { ref: { type: "ref/resource", uri: "search://items{?q}" }, argument: { name: "q", value: "x" } }
+    }, client, new Map(), resources)
+    assert.isTrue(Result.isSuccess(route) && route.success._tag === "Single" && route.success.serverId === "search")
+  })
+
   it("routes resources/read, subscribe and completion by URI or prompt name; an unknown URI is ambiguous", () => {
     const resources = ResourceMap.withResources(ResourceMap.empty, [part("fs", ["file:///a"])]).map
     const client = { servers: ["fs", "notes"], namespacing: "on" } as const
