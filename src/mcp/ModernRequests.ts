@@ -89,8 +89,6 @@ interface Waiting {
   awaitingRetry: boolean
 }
 
-/** The ids of the gateway's own calls, which are also the `requestState` of their `input_required` retries. */
-const callPrefix = "gw-call-"
 
 /** The client capability a backend's question needs. */
 const neededCapability: Partial<Record<string, string>> = {
@@ -180,7 +178,7 @@ const headerMismatch = (request: JSONRPCRequest, headers: Readonly<Record<string
     const header = headers["mcp-name"]
     if (header === undefined) return "missing Mcp-Name header"
     // A name that is not plain ASCII travels Base64-encoded (`=?base64?...?=`), as the SDK's clients send it.
-    const decoded = ParamHeaders.decode(header.trim())
+    const decoded = ParamHeaders.decode(header.replace(/^[ \t]+|[ \t]+$/g, ""))
     if (decoded === undefined) return `Mcp-Name header "${header}" is not valid Base64 of UTF-8`
     if (typeof name === "string" && decoded !== name) return `Mcp-Name header "${header}" does not match the body`
   }
@@ -201,6 +199,11 @@ export class ModernRequests extends Context.Service<ModernRequests, {
       const manager = yield* SessionManager
       const config = yield* GatewayConfig
       const hubs = new Map<string, Hub>()
+      /**
+       * The ids of this gateway's own calls, which are also the `requestState` of their `input_required` retries. Its
+       * own random part tells them from another gateway's (a modern backend may be one: its states pass through).
+       */
+      const callPrefix = `gw-call-${randomBytes(6).toString("base64url")}-`
       /** One per client: making a hub waits for its servers to settle, and no other client waits behind that. */
       const locks = new Map<string, Semaphore.Semaphore>()
       const lockOf = (clientId: string) => {
@@ -264,9 +267,11 @@ export class ModernRequests extends Context.Service<ModernRequests, {
             const canAnswer = (waiting: Waiting) => needed === undefined || waiting.capabilities?.[needed] !== undefined
             // A progress token the backend echoes is the session's (`<session>/<request_id>`), not the call's own.
             const token = event.data.request.params?._meta?.progressToken
-            const requestId = typeof token === "string" ? token.slice(token.indexOf("/") + 1) : undefined
+            const ours = `${hub.session.id}/`
+            const requestId = typeof token === "string" && token.startsWith(ours) ? token.slice(ours.length) : undefined
             const unique = requestId === undefined ? undefined : hub.requestIds.get(requestId)
-            const echoed = unique === undefined ? undefined : hub.waiting.get(unique)
+            const found = unique === undefined ? undefined : hub.waiting.get(unique)
+            const echoed = found !== undefined && (found.serverId === undefined || found.serverId === event.data.server_id) ? found : undefined
             const candidates = [...hub.waiting.values()].filter((waiting) => waiting.serverId === event.data.server_id && canAnswer(waiting))
             const asker = echoed !== undefined && canAnswer(echoed) ? echoed : candidates.length === 1 ? candidates[0] : undefined
             if (asker !== undefined) Queue.offerUnsafe(asker.outcomes, { _tag: "Ask", request: event.data.request })
@@ -368,13 +373,17 @@ export class ModernRequests extends Context.Service<ModernRequests, {
               return { response: JsonRpcErrors.errorMessage(request.id, JsonRpcErrors.InvalidParams, message) }
             }
             resumed.awaitingRetry = false
-            yield* FiberMap.remove(abandonments, state)
             resumed.progress = restoreToken
             const answers = request.params?.["inputResponses"]
-            for (const [id, result] of Object.entries(typeof answers === "object" && answers !== null ? answers : {})) {
-              if (!resumed.questions.delete(id)) continue
-              yield* Effect.ignore(hub.session.submit({ jsonrpc: "2.0", id, result: result as Record<string, unknown> }))
-            }
+            const answering = Effect.gen(function*() {
+              yield* FiberMap.remove(abandonments, state)
+              for (const [id, result] of Object.entries(typeof answers === "object" && answers !== null ? answers : {})) {
+                if (!resumed.questions.delete(id)) continue
+                yield* Effect.ignore(hub.session.submit({ jsonrpc: "2.0", id, result: result as Record<string, unknown> }))
+              }
+            })
+            // A client that leaves while its answers go to the backend leaves the call as `next` would: cancelled.
+            yield* answering.pipe(Effect.onInterrupt(() => forgetCall(hub, state)))
             return yield* next(hub, state, resumed, request)
           }
           // Unguessable: a retry naming it resumes the call (clients sharing a token share a hub).
@@ -416,19 +425,21 @@ export class ModernRequests extends Context.Service<ModernRequests, {
           return yield* next(hub, unique, waiting, request)
         })
 
+      /** A call its client left: forgotten here, and cancelled at its backend. */
+      const forgetCall = (hub: Hub, unique: string) =>
+        Effect.andThen(
+          Effect.sync(() => {
+            hub.waiting.delete(unique)
+            for (const [requestId, id] of hub.requestIds) if (id === unique) hub.requestIds.delete(requestId)
+          }),
+          Effect.ignore(hub.session.submit({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: unique } }))
+        )
+
       /** The call's next outcome, as the answer to this exchange. */
       const next = (hub: Hub, unique: string, waiting: Waiting, request: JSONRPCRequest): Effect.Effect<Answered> =>
         Queue.take(waiting.outcomes).pipe(
           // The client went away (its response stream closed): the backend stops working on the call.
-          Effect.onInterrupt(() =>
-            Effect.andThen(
-              Effect.sync(() => {
-                hub.waiting.delete(unique)
-                for (const [requestId, id] of hub.requestIds) if (id === unique) hub.requestIds.delete(requestId)
-              }),
-              Effect.ignore(hub.session.submit({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: unique } }))
-            )
-          ),
+          Effect.onInterrupt(() => forgetCall(hub, unique)),
           Effect.flatMap((outcome) => {
             if (outcome._tag === "Ask") {
               const { id, method, params } = outcome.request

@@ -529,7 +529,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
   const isResourceRef = (ref: unknown) => typeof ref === "object" && ref !== null && (ref as { type?: unknown }).type === "ref/resource"
 
   const needsResources = (message: JSONRPCMessage) =>
-    "method" in message && "id" in message && !learnt.has("resources/list") &&
+    "method" in message && "id" in message && !(learnt.has("resources/list") && learnt.has("resources/templates/list")) &&
     (McpMethods.isUriRouted(message.method) || (message.method === "completion/complete" && isResourceRef(message.params?.["ref"]))) &&
     Router.resolve(message, routingClient, names, resources)._tag === "Failure"
 

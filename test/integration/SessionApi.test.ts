@@ -478,6 +478,34 @@ layer(gatewayLayer(config), { timeout: 60_000, excludeTestServices: true })("the
       }
     }), 60_000)
 
+  it.effect("completion for a resource template, named by its text, in a session that listed resources but not templates", () =>
+    Effect.gen(function*() {
+      const session = yield* create(alice, { servers: ["everything"] })
+      const post = (body: unknown) => send("POST", session.request_url, { token: alice, body })
+      const answerOf = (id: string) =>
+        Effect.gen(function*() {
+          const replay = yield* events(session.stream_url, alice, 0)
+          const found = yield* replay.events.pipe(
+            Stream.filter((e) => (e.event === "response" && e.data.response.id === id) || (e.event === "error" && e.data.request_id !== undefined)),
+            Stream.runHead,
+            Effect.timeout("15 seconds")
+          )
+          return found._tag === "Some" ? found.value.data : undefined
+        })
+      yield* post({ jsonrpc: "2.0", id: "resources", method: "resources/list" })
+      yield* answerOf("resources")
+      const completing = yield* post({
+        jsonrpc: "2.0",
+        id: "complete",
+        method: "completion/complete",
+        params: { ref: { type: "ref/resource", uri: "demo://resource/dynamic/text/{resourceId}" }, argument: { name: "resourceId", value: "1" } }
+      })
+      assert.strictEqual(completing.status, 202, JSON.stringify(completing.body))
+      const answer = yield* answerOf("complete")
+      assert.strictEqual(answer?.server_id, "everything")
+      assert.isArray(answer?.response.result.completion.values)
+    }))
+
   it.effect("two sessions on one backend: each one's sampling request reaches it and not the other", () =>
     Effect.gen(function*() {
       const [a, b] = [yield* create(alice, { servers: ["everything"] }), yield* create(alice, { servers: ["everything"] })]

@@ -218,6 +218,15 @@ describe("ModernRequests", () => {
       // echoes the session's token for it, `<session>/<request_id>`.
       const requests = hub.submitted.filter((m) => "method" in m && "id" in m)
       const requestId = (requests as Array<JSONRPCMessage>).indexOf(submittedCalls()[1]!) + 1
+      // Another session's token with the same number is not this hub's: with two calls in flight, no one is asked.
+      hub.emit({
+        event: "request",
+        data: { server_id: "s", request: { jsonrpc: "2.0", id: "s:0", method: "sampling/createMessage", params: { _meta: { progressToken: `other/${requestId}` } } } }
+      })
+      for (let turn = 0; turn < 100 && !hub.submitted.some((m) => "id" in m && m.id === "s:0"); turn++) yield* TestClock.adjust("1 millis")
+      const refused = hub.submitted.find((m) => "id" in m && m.id === "s:0")
+      assert.isTrue(refused !== undefined && "error" in refused, "the backend is told no call asked")
+      assert.isUndefined(second.pollUnsafe())
       hub.emit({
         event: "request",
         data: { server_id: "s", request: { jsonrpc: "2.0", id: "s:1", method: "sampling/createMessage", params: { _meta: { progressToken: `hub/${requestId}` } } } }
