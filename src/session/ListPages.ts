@@ -5,14 +5,15 @@ import * as McpMethods from "../protocol/McpMethods.ts"
 import * as Merge from "../routing/Merge.ts"
 
 /**
- * Every page of one backend's list, as one result without `nextCursor`. A JSON-RPC error from the backend
- * fails it, like a transport error.
+ * Every page of one backend's list (up to `McpMethods.maxListPages`), as one result without `nextCursor`. A JSON-RPC
+ * error from the backend fails it, like a transport error. `onTruncated` is told when pages were left at the cap.
  */
 export const listAll = (
   backend: Backend,
   method: McpMethods.BroadcastMethod | "tasks/list",
   request: JSONRPCRequest,
-  timeout: Duration.Duration
+  timeout: Duration.Duration,
+  onTruncated?: () => void
 ) =>
   Effect.gen(function*() {
     const items: Array<unknown> = []
@@ -28,6 +29,7 @@ export const listAll = (
       if (Array.isArray(list)) items.push(...list)
       cursor = result["nextCursor"]
       if (typeof cursor !== "string") break
+      if (page === McpMethods.maxListPages - 1) onTruncated?.()
     }
     const { nextCursor: _, ...rest } = result
     return { ...rest, [key]: items }

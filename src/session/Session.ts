@@ -376,7 +376,13 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       yield* Effect.forEach(serverIds, (serverId) => {
         const backend = options.backends.get(serverId)
         if (backend === undefined) return Effect.void
-        return ListPages.listAll(backend, method, message, options.requestTimeout(serverId)).pipe(
+        // A list longer than the pages followed is said to be cut, not passed off as whole.
+        const truncated = () =>
+          errors.push({
+            serverId,
+            error: { code: "truncated", message: `more than ${McpMethods.maxListPages} pages: the rest of this server's list is left out` }
+          })
+        return ListPages.listAll(backend, method, message, options.requestTimeout(serverId), truncated).pipe(
           Effect.flatMap((result) => {
             const part = Merge.namespacePart(method, serverId, result)
             parts.push({ serverId, result: part.result })
