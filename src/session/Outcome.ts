@@ -17,6 +17,12 @@ export const errorCode = (error: BackendError): string => {
   }
 }
 
+/** What a merged answer's `errors` says of a server that failed: why it could not answer, or its JSON-RPC error. */
+export const failureOf = (error: BackendError | { readonly code: number; readonly message: string }) => ({
+  code: "_tag" in error ? errorCode(error) : error.code,
+  message: error.message
+})
+
 /** The event that ends a request to one server: its response, or why there is none. */
 export const outcome = (
   requestId: string,

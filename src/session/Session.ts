@@ -19,7 +19,7 @@ import type { Catalog } from "../search/ToolCatalog.ts"
 import { AmbiguousMethod, Forbidden } from "../routing/RoutingErrors.ts"
 import * as InputRounds from "./InputRounds.ts"
 import * as ListPages from "./ListPages.ts"
-import { errorCode, localAnswer, outcome } from "./Outcome.ts"
+import { failureOf, localAnswer, outcome } from "./Outcome.ts"
 import * as EventChannel from "./EventChannel.ts"
 import * as Tasks from "./Tasks.ts"
 import { DuplicateRequestId, SessionNotFound, TooManyRequests, UnknownResponse } from "./SessionErrors.ts"
@@ -389,13 +389,7 @@ export const make = Effect.fnUntraced(function*(options: Options) {
             nextNames = Merge.extendNames(nextNames, part.names)
             return emit({ event: "chunk", data: { request_id: requestId, server_id: serverId, result: part.result } })
           }),
-          Effect.catch((error) => {
-            const reported = "_tag" in error
-              ? { code: errorCode(error), message: error.message }
-              : { code: error.code, message: error.message }
-            errors.push({ serverId, error: reported })
-            return Effect.void
-          })
+          Effect.catch((error) => Effect.sync(() => void errors.push({ serverId, error: failureOf(error) })))
         )
       }, { concurrency: "unbounded", discard: true })
       learnt.add(method)
@@ -439,12 +433,6 @@ export const make = Effect.fnUntraced(function*(options: Options) {
       )
     )
 
-  /** What a failed server reports in a merged answer's `errors`: its JSON-RPC error, or why it could not answer. */
-  const reported = (serverId: string, error: BackendError | { readonly code: number; readonly message: string }) =>
-    "_tag" in error
-      ? { server_id: serverId, code: errorCode(error), message: error.message }
-      : { server_id: serverId, code: error.code, message: error.message }
-
   /**
    * `logging/setLevel` (to each of `serverIds` that logs) and `tasks/list` (this session's tasks only): one `response`
    * with `server_id: null`, and the servers that failed under `errors`.
@@ -461,8 +449,8 @@ export const make = Effect.fnUntraced(function*(options: Options) {
           const info = yield* backend.info
           if (info !== undefined && info.capabilities.logging === undefined) return
           const response = yield* backend.request(request, { timeout: options.requestTimeout(serverId) })
-          if ("error" in response) errors.push(reported(serverId, response.error))
-        }).pipe(Effect.catch((error) => Effect.sync(() => void errors.push(reported(serverId, error))))), {
+          if ("error" in response) errors.push({ server_id: serverId, ...failureOf(response.error) })
+        }).pipe(Effect.catch((error) => Effect.sync(() => void errors.push({ server_id: serverId, ...failureOf(error) })))), {
         concurrency: "unbounded",
         discard: true
       })

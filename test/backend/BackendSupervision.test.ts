@@ -37,6 +37,19 @@ const lingering = Effect.gen(function*() {
   })
 })
 
+/**
+ * A `lingering` backend whose server was just killed: the gateway has seen the exit and is still ending its group
+ * (it waits on the grandchild for a few seconds), so its old connection is closing and no new one is up.
+ */
+const crashedWhileEnding = Effect.gen(function*() {
+  const backend = yield* lingering
+  const first = yield* awaitState(backend, "ready")
+  process.kill(first.pid ?? -1, "SIGKILL")
+  yield* awaitGone(first.pid ?? -1).pipe(TestClock.withLive)
+  yield* settle
+  return backend
+})
+
 const awaitState = (backend: Backend.Backend, state: Backend.HealthState) =>
   backend.healthChanges.pipe(
     Stream.filter((h) => h.state === state),
@@ -106,12 +119,7 @@ describe("Backend supervision (virtual time)", () => {
 
   it.effect("a request sent while a crashed server is still being ended waits for the restart instead of failing", () =>
     Effect.gen(function*() {
-      const backend = yield* lingering
-      const first = yield* awaitState(backend, "ready")
-      process.kill(first.pid ?? -1, "SIGKILL")
-      yield* awaitGone(first.pid ?? -1).pipe(TestClock.withLive)
-      // The gateway has seen the exit and is ending the group (it waits on the grandchild for a few seconds).
-      yield* settle
+      const backend = yield* crashedWhileEnding
       const answer = yield* call(backend, "echo", { text: "after the restart" }).pipe(Effect.exit, Effect.forkChild)
       yield* awaitState(backend, "restarting")
       yield* TestClock.adjust("1 second")
@@ -122,11 +130,7 @@ describe("Backend supervision (virtual time)", () => {
 
   it.effect("such a request keeps its own timeout: it ends at its deadline, not after the old process is ended", () =>
     Effect.gen(function*() {
-      const backend = yield* lingering
-      const first = yield* awaitState(backend, "ready")
-      process.kill(first.pid ?? -1, "SIGKILL")
-      yield* awaitGone(first.pid ?? -1).pipe(TestClock.withLive)
-      yield* settle
+      const backend = yield* crashedWhileEnding
       // Half a second, and the restart comes only after a second.
       const answer = yield* backend.request(
         { jsonrpc: "2.0", id: "short", method: "tools/call", params: { name: "echo", arguments: { text: "late" } } },
